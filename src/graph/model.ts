@@ -1,0 +1,46 @@
+/**
+ * Attributes of the weighted call graph (graphology DirectedGraph).
+ * Node key = FunctionDef.id of a function defined in the input sources.
+ * Edge key = `${caller}->${callee}`; one edge per caller/callee pair.
+ */
+import type Graph from 'graphology';
+import type { AccessSite, EntryPoint, FunctionDef, LockRegion } from '../parse/model.js';
+
+export interface NodeAttrs {
+  fn: FunctionDef;
+  /** The node weight: source lines of the function. */
+  lines: number;
+  /** Costs by event name; empty objects when no profile was given or it never ran. */
+  self: Record<string, bigint>;
+  inclusive: Record<string, bigint>;
+  /** Times the function was called in the profiled run (sum of incoming counts, including from outside the source). */
+  callsIn: bigint;
+  entry: EntryPoint[];
+  access: AccessSite[];
+  /** Lock regions this function holds (it is the holder). */
+  holds: LockRegion[];
+  /** Globals it reads or writes (GlobalVar.id). */
+  reads: string[];
+  writes: string[];
+  /** Matched profile keys (object|file|name); several when a function was profiled in several objects. */
+  profileKeys: string[];
+}
+
+export interface EdgeAttrs {
+  /** The edge weight: dynamic call count from the profile; 0 when the profile never saw it. */
+  calls: bigint;
+  inclusive: Record<string, bigint>;
+  /** Call sites in the source (line numbers), empty for dynamic-only edges. */
+  sites: { file: string; line: number; kind: string }[];
+  staticOnly: boolean; // in the source, never seen in the profile
+  dynamicOnly: boolean; // in the profile, no call site in the source (macro, inlined, indirect)
+}
+
+export interface GraphAttrs {
+  events: string[];
+  totals: Record<string, bigint>;
+  /** Profile functions with no definition in the sources (library, kernel shim, libc). */
+  unmatched: { key: string; name: string; file: string; self: Record<string, bigint>; inclusive: Record<string, bigint> }[];
+}
+
+export type CallGraph = Graph<NodeAttrs, EdgeAttrs, GraphAttrs>;
