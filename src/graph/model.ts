@@ -3,7 +3,7 @@
  * Node key = FunctionDef.id of a function defined in the input sources.
  * Edge key = `${caller}->${callee}`; one edge per caller/callee pair.
  */
-import type Graph from 'graphology';
+import type { DirectedGraph } from 'graphology';
 import type { AccessSite, EntryPoint, FunctionDef, LockRegion } from '../parse/model.js';
 
 export interface NodeAttrs {
@@ -22,6 +22,12 @@ export interface NodeAttrs {
   /** Globals it reads or writes (GlobalVar.id). */
   reads: string[];
   writes: string[];
+  /**
+   * Calls to functions the sources do not define (kernel API, accessors):
+   * static sites and the dynamic count from the profile. A user-side
+   * function's calls to kernel services become crossings.
+   */
+  external: { name: string; sites: number; calls: bigint }[];
   /** Matched profile keys (object|file|name); several when a function was profiled in several objects. */
   profileKeys: string[];
 }
@@ -43,4 +49,4 @@ export interface GraphAttrs {
   unmatched: { key: string; name: string; file: string; self: Record<string, bigint>; inclusive: Record<string, bigint> }[];
 }
 
-export type CallGraph = Graph<NodeAttrs, EdgeAttrs, GraphAttrs>;
+export type CallGraph = DirectedGraph<NodeAttrs, EdgeAttrs, GraphAttrs>;

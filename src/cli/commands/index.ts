@@ -1,0 +1,5 @@
+import type { CommandModule } from 'yargs';
+import { analyzeCommand } from './analyze.js';
+import { profileCommandModule } from './profile.js';
+
+export const commands: CommandModule<object, any>[] = [analyzeCommand, profileCommandModule];

@@ -1,0 +1,95 @@
+/**
+ * Sorts the command line's inputs into C sources and profiles by what the
+ * files contain, not by their names: Callgrind writes `callgrind.out.PID`,
+ * and people rename profiles freely.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { InputError } from '../errors.js';
+
+export interface Inputs {
+  sources: string[];
+  profiles: string[];
+}
+
+/** Lines that open a Callgrind or Cachegrind file, or pyprof2calltree output. */
+const PROFILE_HEAD = /^(# callgrind format|version:|creator:|pid:|cmd:|part:|desc:|positions:|events:|event:|fl=|fn=|ob=)/;
+
+const SOURCE_EXT = /\.(c|h)$/;
+
+async function head(file: string): Promise<Buffer> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(4096);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+export function isGzip(buf: Buffer): boolean {
+  return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
+}
+
+function firstMeaningfulLine(text: string): string | undefined {
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line !== '') return line;
+  }
+  return undefined;
+}
+
+export type Kind = 'profile' | 'source';
+
+export function classifyContent(file: string, buf: Buffer): Kind {
+  // An empty file is the base file of a --separate-threads run: the profile
+  // reader looks for its per-thread siblings and says so if there are none.
+  if (buf.length === 0 || isGzip(buf)) return 'profile';
+  if (buf.includes(0)) throw new InputError('binary file: neither C source nor a Callgrind profile', file);
+  const line = firstMeaningfulLine(buf.toString('utf8'));
+  if (line !== undefined && PROFILE_HEAD.test(line)) return 'profile';
+  return 'source';
+}
+
+async function walk(dir: string, out: string[]): Promise<void> {
+  const entries = await fs.readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => a.name.localeCompare(b.name));
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) await walk(p, out);
+    else if (e.isFile() && SOURCE_EXT.test(e.name)) out.push(p);
+  }
+}
+
+/**
+ * Files named on the command line are classified by content. Directories
+ * contribute their C sources and headers (a kernel tree also holds
+ * Makefiles, Kconfig and documentation, which are neither).
+ */
+export async function classifyInputs(paths: string[]): Promise<Inputs> {
+  const inputs: Inputs = { sources: [], profiles: [] };
+  for (const p of paths) {
+    let st;
+    try {
+      st = await fs.stat(p);
+    } catch {
+      throw new InputError('no such file or directory', p);
+    }
+    if (st.isDirectory()) {
+      const found: string[] = [];
+      await walk(p, found);
+      if (found.length === 0) throw new InputError('directory holds no C source (.c or .h)', p);
+      inputs.sources.push(...found);
+    } else {
+      let buf: Buffer;
+      try {
+        buf = await head(p);
+      } catch (err) {
+        throw new InputError(`cannot read: ${(err as Error).message}`, p);
+      }
+      inputs[classifyContent(p, buf) === 'profile' ? 'profiles' : 'sources'].push(p);
+    }
+  }
+  return inputs;
+}
