@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot, runCli } from './support/cli.js';
+
+const sample = path.join(repoRoot, 'fixtures/chardev');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-cli-'));
+
+function expectCleanError(r: { status: number | null; stderr: string; stdout: string }, pattern: RegExp) {
+  expect(r.status).toBe(2);
+  expect(r.stderr).toMatch(/^split-driver: error: /);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  expect(r.stdout).toBe('');
+}
+
+describe('split-driver analyze', () => {
+  it('reports the sample driver joined with its profile', () => {
+    const r = runCli(['analyze', '--json', path.join(sample, 'sampledrv.c'), path.join(sample, 'callgrind.out')]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.events).toContain('Ir');
+    const byName = new Map<string, any>(doc.functions.map((f: any) => [f.name, f]));
+    const write = byName.get('sample_write');
+    expect(write).toBeDefined();
+    expect(write.file).toBe(path.join(sample, 'sampledrv.c'));
+    expect(write.lines).toBeGreaterThan(3);
+    // The profile ran the write path; its inclusive cost covers its own.
+    expect(write.inclusive.Ir).toBeGreaterThan(0);
+    expect(write.inclusive.Ir).toBeGreaterThanOrEqual(write.self.Ir);
+    for (const f of doc.functions) {
+      for (const k of ['name', 'file', 'line', 'lines', 'self', 'inclusive']) expect(f).toHaveProperty(k);
+    }
+    // Every call edge joins two functions of the document.
+    for (const c of doc.calls) {
+      expect(doc.functions.some((f: any) => f.id === c.caller)).toBe(true);
+      expect(doc.functions.some((f: any) => f.id === c.callee)).toBe(true);
+    }
+    expect(doc.calls.some((c: any) => c.caller === 'sample_write' || c.caller.endsWith(':sample_write'))).toBe(true);
+  });
+
+  it('recognises a profile by its content, whatever its name', () => {
+    const renamed = path.join(tmp, 'profile.c');
+    fs.copyFileSync(path.join(sample, 'callgrind.out'), renamed);
+    const r = runCli(['analyze', '--json', path.join(sample, 'sampledrv.c'), renamed]);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).events).toContain('Ir');
+  });
+
+  it('prints a table sorted by inclusive cost, with a summary', () => {
+    const r = runCli(['analyze', path.join(sample, 'sampledrv.c'), path.join(sample, 'callgrind.out'), '--top', '0']);
+    expect(r.status).toBe(0);
+    const rows = r.stdout.split('\n');
+    expect(rows[0]).toMatch(/^function\s+file:line\s+lines\s+self Ir\s+incl Ir/);
+    const incl = rows.slice(1).filter((l) => /\.c:\d+/.test(l)).map((l) => BigInt(l.trim().split(/\s+/)[4]));
+    expect(incl.length).toBeGreaterThan(5);
+    for (let i = 1; i < incl.length; i++) expect(incl[i - 1] >= incl[i]).toBe(true);
+    expect(r.stdout).toMatch(/\d+ functions, \d+ lines in 1 file/);
+  });
+
+  it('refuses an event the profile does not have', () => {
+    const r = runCli(['analyze', path.join(sample, 'sampledrv.c'), path.join(sample, 'callgrind.out'), '--event', 'Bogus']);
+    expectCleanError(r, /--event Bogus: the profile has Ir/);
+  });
+
+  it('names a missing file', () => {
+    expectCleanError(runCli(['analyze', path.join(tmp, 'nope.c')]), /nope\.c: no such file or directory/);
+  });
+
+  it('names a binary file', () => {
+    const bin = path.join(tmp, 'blob');
+    fs.writeFileSync(bin, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 3]));
+    expectCleanError(runCli(['analyze', bin]), /blob: binary file/);
+  });
+
+  it('names the line of a truncated profile', () => {
+    const text = fs.readFileSync(path.join(sample, 'callgrind.out'), 'utf8').split('\n');
+    const calls = text.findIndex((l) => l.startsWith('calls='));
+    expect(calls).toBeGreaterThan(0);
+    const cut = path.join(tmp, 'cut.callgrind');
+    fs.writeFileSync(cut, text.slice(0, calls + 1).join('\n') + '\n');
+    expectCleanError(runCli(['analyze', path.join(sample, 'sampledrv.c'), cut]), new RegExp(`cut\\.callgrind:${calls + 1}: `));
+  });
+
+  it('treats a mistyped command as a usage error', () => {
+    const r = runCli(['analyse-this']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/split-driver: error: /);
+  });
+});
