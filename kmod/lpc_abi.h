@@ -132,8 +132,8 @@ struct lpc_sync {
 	__u64 reserved[2];
 };
 
-/* ioctl type byte; not in Documentation/userspace-api/ioctl/ioctl-number.rst */
-#define LPC_IOC_MAGIC		0xB7
+/* ioctl type byte: unused in Documentation/userspace-api/ioctl/ioctl-number.rst */
+#define LPC_IOC_MAGIC		0xB8
 
 #define LPC_IOC_ATTACH		_IOWR(LPC_IOC_MAGIC, 0x00, struct lpc_attach)
 #define LPC_IOC_POLL		_IOWR(LPC_IOC_MAGIC, 0x01, struct lpc_msg)
@@ -155,14 +155,10 @@ struct lpc_sync {
  *  EINTR        the caller got a fatal signal.
  */
 
-/* Layout is ABI: a change here is a new LPC_ABI_VERSION. */
-#ifdef __cplusplus
-#define LPC_ABI_ASSERT(c, m) static_assert(c, m)
-#else
-#define LPC_ABI_ASSERT(c, m) _Static_assert(c, m)
-#endif
-LPC_ABI_ASSERT(sizeof(struct lpc_attach) == 72, "lpc_attach layout");
-LPC_ABI_ASSERT(sizeof(struct lpc_msg) == 144, "lpc_msg layout");
-LPC_ABI_ASSERT(sizeof(struct lpc_sync) == 104, "lpc_sync layout");
+/*
+ * Layout is ABI: sizeof(struct lpc_attach) == 72, sizeof(struct lpc_msg) ==
+ * 144, sizeof(struct lpc_sync) == 104 (the kernel core asserts these with
+ * BUILD_BUG_ON).  Any change is a new LPC_ABI_VERSION.
+ */
 
 #endif /* _LPC_ABI_H */
