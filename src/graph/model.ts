@@ -4,7 +4,7 @@
  * Edge key = `${caller}->${callee}`; one edge per caller/callee pair.
  */
 import type { DirectedGraph } from 'graphology';
-import type { AccessSite, EntryPoint, FunctionDef, LockRegion } from '../parse/model.js';
+import type { AccessSite, EntryPoint, FunctionDef, GlobalVar, LockRegion } from '../parse/model.js';
 
 export interface NodeAttrs {
   fn: FunctionDef;
@@ -47,6 +47,8 @@ export interface GraphAttrs {
   totals: Record<string, bigint>;
   /** Profile functions with no definition in the sources (library, kernel shim, libc). */
   unmatched: { key: string; name: string; file: string; self: Record<string, bigint>; inclusive: Record<string, bigint> }[];
+  /** The driver's globals (DriverModel.globals), for the shared-data report: file, line and type of each. */
+  globals?: GlobalVar[];
 }
 
 export type CallGraph = DirectedGraph<NodeAttrs, EdgeAttrs, GraphAttrs>;
