@@ -14,6 +14,21 @@ export interface ProfileFunction {
   inclusive: bigint[];
   /** Set when the function is part of a recursive cycle (its inclusive cost counts the cycle once). */
   cycle?: number;
+  /** Set when the function calls itself directly. */
+  selfRecursive?: boolean;
+  /**
+   * The part of `self` spent in code from other source files (`fi=`/`fe=`:
+   * inlined bodies), by file; absent when there is none.
+   */
+  inlined?: { file: string; self: bigint[] }[];
+}
+
+/** A strongly connected component of more than one function, costed as a unit. */
+export interface ProfileCycle {
+  id: number;
+  members: string[]; // ProfileFunction.key, sorted
+  /** Self cost of the members plus the calls leaving the cycle. */
+  inclusive: bigint[];
 }
 
 export interface ProfileCall {
@@ -33,4 +48,7 @@ export interface Profile {
   totals: bigint[];
   functions: ProfileFunction[];
   calls: ProfileCall[];
+  cycles?: ProfileCycle[];
+  /** Parts read, over all files (`part:` sections; a file without them is one part). */
+  parts?: number;
 }
