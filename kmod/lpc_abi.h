@@ -64,7 +64,7 @@ struct lpc_attach {
  * @id:         POLL: out, request id.  RESPONSE: in, id being answered
  *              (ENOENT if unknown, already answered or given up by its
  *              caller).  EXEC: in, id of the request the calling worker is
- *              serving, or 0; it sets the nesting depth.  REQUEST: out.
+ *              serving, or 0; it sets the nesting depth.  REQUEST: ignored.
  * @generation: POLL: out.  RESPONSE: in, must equal the session's (ESTALE).
  *              EXEC, REQUEST: ignored.
  * @args:       user pointer to the argument bytes.  POLL: buffer to receive
