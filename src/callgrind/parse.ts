@@ -380,6 +380,8 @@ class FileParser {
     switch (key) {
       case 'fn':
         this.fn = this.run.fnId(this.ob, this.flFile, this.name('fn', value));
+        // A function's code starts in its own file (Callgrind writes fi= again if not).
+        this.file = this.flFile;
         this.seg = null;
         this.cob = this.cfile = this.cfn = null;
         this.partHasBody = true;
