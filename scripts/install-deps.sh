@@ -12,5 +12,5 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq \
 	qemu-system-x86 linux-image-amd64 linux-headers-amd64 linux-source-6.1 \
 	busybox-static valgrind universal-ctags cflow sparse time xz-utils \
-	make gcc libc6-dev >/dev/null
+	make gcc libc6-dev chromium >/dev/null
 npm ci --no-audit --no-fund
