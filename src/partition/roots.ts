@@ -181,5 +181,15 @@ export function computeRoots(graph: CallGraph, g: IndexedGraph, config: Config):
     pinned[i] = 1;
     if (!roots.has(i)) add(i, { kind: 'reachable-from', root: g.ids[reach.root[i]], via: g.ids[reach.parent[i]] });
   }
+  // A root that another root reaches gets that reason too (every reason that applies).
+  const noted = new Uint8Array(g.n);
+  for (const u of reach.order) {
+    for (let k = g.outStart[u]; k < g.outStart[u + 1]; k++) {
+      const v = g.edgeDst[g.outEdges[k]];
+      if (v === u || !roots.has(v) || noted[v] || reach.root[u] === v) continue;
+      noted[v] = 1;
+      add(v, { kind: 'reachable-from', root: g.ids[reach.root[u]], via: g.ids[u] });
+    }
+  }
   return { reasons, roots, pinned, forcedUser, event };
 }

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/errors.js';
+import { applyOverrides, defaultConfig } from '../../src/partition/config.js';
+import { indexGraph } from '../../src/partition/indexed.js';
+import { computeRoots, type Reason } from '../../src/partition/roots.js';
+import { driverGraph, PRIV_LOCK } from './fixture-graph.js';
+import { makeGraph } from './graph-helper.js';
+
+function reasonsOf(config = defaultConfig(), graph = driverGraph()): Map<string, Reason[]> {
+  const g = indexGraph(graph, config.staticCallEstimate);
+  const r = computeRoots(graph, g, config);
+  return new Map(g.ids.map((id, i) => [id, r.reasons.get(i) ?? []]));
+}
+const kinds = (rs: Reason[] | undefined): string[] => [...new Set((rs ?? []).map((r) => r.kind))].sort();
+
+describe('critical roots', () => {
+  const reasons = reasonsOf();
+
+  it('pins an interrupt handler, and the spinlock it takes', () => {
+    const r = reasons.get('drv_interrupt')!;
+    expect(r).toContainEqual({ kind: 'irq-context', via: 'request_irq', file: 'drv.c', line: 400 });
+    expect(r).toContainEqual(expect.objectContaining({ kind: 'atomic', role: 'holder', lock: PRIV_LOCK, holder: 'drv_interrupt' }));
+  });
+
+  it('pins a function called while a spinlock is held, naming the lock, the holder and the call line', () => {
+    expect(reasons.get('drv_tx_done')).toContainEqual({ kind: 'atomic', role: 'called', lock: PRIV_LOCK, lockClass: 'spin', holder: 'drv_interrupt', file: 'drv.c', line: 110 });
+  });
+
+  it('marks hardware access on the atomic path, and leaves hardware access in probe unpinned', () => {
+    expect(reasons.get('drv_ack')).toContainEqual(expect.objectContaining({ kind: 'hardware-hot', api: 'iowrite16', path: 'atomic' }));
+    expect(reasons.get('drv_ack')).toContainEqual({ kind: 'reachable-from', root: 'drv_tx_done', via: 'drv_tx_done' });
+    expect(kinds(reasons.get('drv_probe'))).toEqual([]);
+  });
+
+  it('gives a data-path entry that copies from user memory both reasons', () => {
+    expect(kinds(reasons.get('drv_write'))).toEqual(['data-path', 'user-memory']);
+    expect(reasons.get('drv_write')).toContainEqual({ kind: 'user-memory', api: 'copy_from_user', file: 'drv.c', line: 210 });
+  });
+
+  it('treats ndo_start_xmit as data path and atomic, and unlocked_ioctl as movable configuration', () => {
+    expect(reasons.get('drv_xmit')).toContainEqual({ kind: 'data-path', structType: 'net_device_ops', field: 'ndo_start_xmit', file: 'drv.c', line: 510 });
+    expect(reasons.get('drv_xmit')).toContainEqual({ kind: 'irq-context', via: 'net_device_ops.ndo_start_xmit', file: 'drv.c', line: 510 });
+    expect(kinds(reasons.get('drv_ioctl'))).toEqual([]);
+    expect(kinds(reasons.get('drv_get_config'))).toEqual([]);
+  });
+
+  it('uses the profile: call count and inclusive share over the thresholds, but not module init', () => {
+    expect(reasons.get('drv_hot')).toContainEqual(expect.objectContaining({ kind: 'hot', by: 'calls', calls: 5000 }));
+    expect(reasons.get('drv_costly')).toContainEqual(expect.objectContaining({ kind: 'hot', by: 'share', share: 0.3, event: 'Ir' }));
+    expect(kinds(reasons.get('drv_init'))).toEqual([]);
+    const strict = reasonsOf(applyOverrides(defaultConfig(), { hotCalls: 10_000, hotShare: 0.5 }));
+    expect(kinds(strict.get('drv_hot'))).toEqual(['reachable-from']); // still reached from ndo_start_xmit
+    expect(kinds(strict.get('drv_costly'))).toEqual([]);
+  });
+
+  it('pins timers and DMA users', () => {
+    expect(kinds(reasons.get('drv_timer'))).toEqual(['irq-context']);
+    expect(reasons.get('drv_dma_setup')).toContainEqual({ kind: 'dma', api: 'dma_alloc_coherent', file: 'drv.c', line: 545 });
+  });
+
+  it('records forced sides with where they were given, and rejects an unknown name', () => {
+    const cfg = applyOverrides(defaultConfig(), { kernel: ['drv_get_config'], user: ['drv_probe'] });
+    const r = reasonsOf(cfg);
+    expect(r.get('drv_get_config')).toContainEqual({ kind: 'forced', side: 'kernel', origin: '--kernel on the command line' });
+    expect(r.get('drv_probe')).toContainEqual({ kind: 'forced', side: 'user', origin: '--user on the command line' });
+    expect(() => reasonsOf(applyOverrides(defaultConfig(), { kernel: ['no_such_fn'] }))).toThrow(InputError);
+  });
+
+  it('closes over indirect calls and chains, naming the root and the caller on the path', () => {
+    const graph = makeGraph({
+      functions: [{ id: 'isr', entry: [{ kind: 'irq', api: 'request_irq' }] }, { id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'free' }],
+      calls: [
+        { from: 'isr', to: 'a' },
+        { from: 'a', to: 'b' },
+        { from: 'b', to: 'c' },
+        { from: 'free', to: 'a' },
+      ],
+    });
+    // a calls b through a function pointer field (resolved field-based by the parser).
+    graph.updateEdgeAttribute('a->b', 'sites', (s) => s!.map((x) => ({ ...x, kind: 'field' })));
+    const g = indexGraph(graph, 1);
+    const r = computeRoots(graph, g, defaultConfig());
+    const at = (id: string) => r.reasons.get(g.index.get(id)!);
+    expect(at('c')).toEqual([{ kind: 'reachable-from', root: 'isr', via: 'b' }]);
+    expect(r.pinned[g.index.get('free')!]).toBe(0);
+    expect([...r.roots].map((i) => g.ids[i])).toEqual(['isr']);
+  });
+});
