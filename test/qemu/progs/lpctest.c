@@ -319,7 +319,7 @@ static void test_exec(int d)
 	fill_msg(&m, "add", args, 8, &r, sizeof(r));
 	expect_ok("EXEC with truncated args runs", ioctl(d, LPC_IOC_EXEC, &m));
 	check(m.status == -EINVAL && m.result_len == 0,
-	      "EXEC with truncated args: the export refuses them",
+	      "EXEC with truncated args, the export refuses them",
 	      "status %d", m.status);
 	fill_msg(&m, "echo", args, LPC_ARGS_MAX + 1, args, sizeof(args));
 	expect_err("EXEC with oversized args -> EINVAL",
@@ -649,7 +649,7 @@ static void test_cdaemon(void)
 	check(r == 1042 && m.status == 0, "mul at depth 1", "r=%lld", (long long)r);
 	expect_ok("REQUEST nested", call_pair(fd, LPC_IOC_REQUEST, "nested", 6, 7, &r, &m));
 	check(r == 2042 && m.status == 0,
-	      "nested call: user -> EXEC -> kernel -> user at depth 2",
+	      "nested call, user -> EXEC -> kernel -> user at depth 2",
 	      "r=%lld status %d", (long long)r, m.status);
 	expect_ok("REQUEST recurse", call_pair(fd, LPC_IOC_REQUEST, "recurse", 1, 1, &r, &m));
 	check(m.status == -ELOOP, "nesting deeper than max_depth fails with ELOOP",

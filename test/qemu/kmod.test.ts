@@ -1,0 +1,203 @@
+/**
+ * The LPC core (kmod/) for real: built against the installed kernel headers
+ * with W=1 and sparse, checked with checkpatch, then loaded in a QEMU guest
+ * (one boot) where test/qemu/progs/lpctest drives the self-test module and
+ * the C daemon through every ioctl, the daemon's death and restart, and rmmod.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { kernelSourceFiles } from '../support/kernel-source.js';
+import { guestKernel, runInGuest, type GuestResult } from './harness.js';
+
+const run = promisify(execFile);
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const work = mkdtempSync(path.join(os.tmpdir(), 'split-driver-kmod-'));
+const kmod = path.join(work, 'kmod');
+
+/** Runs a command, returning its exit code and its stdout and stderr together. */
+async function sh(cmd: string, args: string[], cwd = work): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout, stderr } = await run(cmd, args, { cwd, maxBuffer: 16 * 1024 * 1024 });
+    return { code: 0, out: stdout + stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === 'number' ? err.code : -1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
+  }
+}
+
+let build: { code: number; out: string };
+
+beforeAll(async () => {
+  // Build a copy, so that no build products land in the checkout.
+  cpSync(path.join(repo, 'kmod'), kmod, { recursive: true });
+  build = await sh('make', ['-C', guestKernel().build, `M=${path.join(kmod, 'test')}`, 'W=1', 'C=1', 'modules']);
+}, 120_000);
+
+describe('kmod builds clean', () => {
+  it('builds with W=1 and sparse (C=1) without a diagnostic', () => {
+    expect(build.out).toMatch(/CHECK .*lpc_core\.c/); // sparse really ran
+    const diagnostics = build.out
+      .split('\n')
+      .filter((l) => /\b(warning|error|note):|\.[ch]:\d+:\d+:/.test(l));
+    expect(diagnostics).toEqual([]);
+    expect(build.code).toBe(0);
+  });
+
+  it('is clean under checkpatch --strict', async () => {
+    const src = await kernelSourceFiles([
+      'scripts/checkpatch.pl',
+      'scripts/spelling.txt',
+      'scripts/const_structs.checkpatch',
+    ]);
+    const files = [
+      ...readdirSync(path.join(repo, 'kmod'))
+        .filter((f) => /\.[ch]$/.test(f))
+        .map((f) => `kmod/${f}`),
+      'kmod/test/lpc_selftest.c',
+    ];
+    expect(files).toContain('kmod/lpc_core.c');
+    for (const f of files) {
+      const r = await sh('perl', [path.join(src, 'scripts/checkpatch.pl'), '--no-tree', '--strict', '-f', f], repo);
+      expect(r.out, f).toMatch(/total: 0 errors, 0 warnings, 0 checks/);
+    }
+  }, 120_000);
+});
+
+describe('the LPC core in a guest kernel', () => {
+  let guest: GuestResult;
+  const results = new Map<string, string>();
+
+  beforeAll(async () => {
+    expect(build.code).toBe(0);
+    const progs = path.join(repo, 'test/qemu/progs');
+    const cflags = ['-O2', '-Wall', '-Wextra', '-Werror', `-I${path.join(repo, 'kmod')}`];
+    for (const [prog, extra] of [['cdaemon', ['-pthread']], ['lpctest', []]] as const) {
+      const r = await sh('gcc', [...cflags, ...extra, path.join(progs, `${prog}.c`), '-o', path.join(work, prog)]);
+      expect(r.out, prog).toBe('');
+    }
+    guest = await runInGuest({
+      script: [
+        'insmod ./lpcselftest.ko max_depth=3 || exit 10',
+        'timeout 240 ./lpctest ./cdaemon',
+      ].join('\n'),
+      timeoutMs: 300_000,
+      files: {
+        'lpcselftest.ko': path.join(kmod, 'test/lpcselftest.ko'),
+        cdaemon: path.join(work, 'cdaemon'),
+        lpctest: path.join(work, 'lpctest'),
+      },
+    });
+    for (const line of guest.output.split('\n')) {
+      const m = /^(ok|not ok) ([^:]+?)(?:: (.*))?$/.exec(line);
+      if (m) results.set(m[2], m[1] === 'ok' ? 'ok' : `FAILED: ${m[3] ?? ''}`);
+    }
+  }, 320_000);
+
+  /** The named checks of lpctest ran in the guest and passed. */
+  function expectPassed(names: string[]): void {
+    const verdicts = Object.fromEntries(names.map((n) => [n, results.get(n) ?? 'did not run']));
+    expect(verdicts).toEqual(Object.fromEntries(names.map((n) => [n, 'ok'])));
+  }
+
+  it('boots, runs every check, and the kernel logs no oops, BUG, WARNING or hung task', () => {
+    expect(guest.timedOut).toBe(false);
+    expect(guest.kernelFaults).toEqual([]);
+    expect(guest.output).toMatch(/^done, 0 failed$/m);
+    expect([...results].filter(([, v]) => v !== 'ok')).toEqual([]);
+    expect(guest.exitCode).toBe(0);
+  });
+
+  it('device is root-only and only an administrator may attach', () => {
+    expectPassed([
+      'device is a char device, mode 0600',
+      'nobody cannot open the device',
+      'nobody cannot attach even with an open fd',
+      'a second daemon cannot attach -> EBUSY',
+      'POLL before attach -> EPERM',
+      'EXEC before attach -> EPERM',
+      'LOCK before attach -> EPERM',
+      'attach with another plan hash -> EPROTO',
+      'attach with another ABI version -> EPROTONOSUPPORT',
+    ]);
+  });
+
+  it('bad ioctls get an errno: unknown command, sizes, pointers, names', () => {
+    expectPassed([
+      'unknown ioctl number -> ENOTTY',
+      'foreign ioctl -> ENOTTY',
+      'REQUEST with oversized args -> EINVAL',
+      'REQUEST with bad args pointer -> EFAULT',
+      'REQUEST with unterminated name -> EINVAL',
+      'REQUEST with NULL struct -> EFAULT',
+      'EXEC of a name not exported -> ENOENT',
+      'EXEC with more args than the export takes -> EINVAL',
+      'EXEC with truncated args, the export refuses them',
+      'EXEC with bad args pointer -> EFAULT',
+      'EXEC with bad result pointer -> EFAULT',
+      'EXEC with reserved field set -> EINVAL',
+      'POLL with a too small buffer -> EMSGSIZE',
+      'RESPONSE longer than the caller\'s capacity -> EINVAL',
+      'RESPONSE with an old generation -> ESTALE',
+      'RESPONSE to an unknown id -> ENOENT',
+      'RESPONSE with bad result pointer -> EFAULT',
+      'UNLOCK with a bad pointer -> EFAULT',
+    ]);
+  });
+
+  it('a call with no daemon fails after the timeout, or at once if configured', () => {
+    expectPassed([
+      'call with no daemon fails with ETIMEDOUT',
+      'call with no daemon gives up after the timeout',
+      'call with no daemon and wait_for_daemon=0 -> ENOTCONN',
+      'a caller not answered in time gets ETIMEDOUT',
+      'a late RESPONSE is refused with ENOENT',
+    ]);
+  });
+
+  it('the C daemon serves round trips, nested calls, and refuses too deep nesting', () => {
+    expectPassed([
+      'the daemon answers',
+      'mul at depth 1',
+      'nested call, user -> EXEC -> kernel -> user at depth 2',
+      'nesting deeper than max_depth fails with ELOOP',
+      'echo returns the bytes',
+      '2000 noop round trips',
+      '4 processes x 100 concurrent calls are all answered right',
+      'attaching runs on_attach, which calls user space',
+      'on_attach ran the moved init through the daemon',
+    ]);
+  });
+
+  it('daemon death fails waiting calls, releases its lock, and a new daemon serves', () => {
+    expectPassed([
+      'SIGKILL of the daemon fails the waiting call with ECONNABORTED at once',
+      'a restarted daemon serves',
+      'on_attach ran again for the new daemon',
+      'a new daemon attaches after the first closed',
+      'the generation increases',
+      'the lock the dead daemon held was released',
+    ]);
+  });
+
+  it('LOCK/UNLOCK and UP/DOWN work across the boundary', () => {
+    expectPassed([
+      'LOCK copies the guarded data out',
+      'LOCK of a held lock times out',
+      'the kernel sees the data written back under the lock',
+      'UNLOCK of a lock not held -> ENOLCK',
+      'DOWN of a zero semaphore times out',
+      'DOWN after UP',
+      'DOWN after the kernel\'s up',
+      'the kernel\'s down takes the user\'s up',
+    ]);
+  });
+
+  it('rmmod is refused while a daemon is attached and is clean after', () => {
+    expectPassed(['rmmod is refused while the daemon is attached', 'rmmod succeeds once the daemon is gone']);
+  });
+});
