@@ -22,27 +22,35 @@ const FLUSH_AT = 2 ** 52;
 const MAX_LINE = 16 * 1024 * 1024;
 
 /**
- * Cost accumulator: costs add up in doubles while that is exact, and spill
- * into bigints before it stops being exact (parsing every cost as a bigint
- * would be several times slower).
+ * Cost slots in one growing Float64Array (a few objects for the whole run
+ * rather than some per function or edge). Costs add up in doubles while
+ * that is exact and spill into a bigint before it stops being exact:
+ * parsing every cost as a bigint would be several times slower.
  */
-class Acc {
-  lo: Float64Array;
-  hi: bigint[] | null = null;
-  constructor(n: number) {
-    this.lo = new Float64Array(n);
+class Pool {
+  lo = new Float64Array(4096);
+  hi = new Map<number, bigint>();
+  used = 0;
+  alloc(n: number): number {
+    if (this.used + n > this.lo.length) {
+      const grown = new Float64Array(Math.max(this.lo.length * 2, this.used + n));
+      grown.set(this.lo);
+      this.lo = grown;
+    }
+    const base = this.used;
+    this.used += n;
+    return base;
   }
-  addBig(e: number, v: bigint): void {
-    if (this.hi === null) this.hi = new Array<bigint>(this.lo.length).fill(0n);
-    this.hi[e] += v;
+  addBig(i: number, v: bigint): void {
+    this.hi.set(i, (this.hi.get(i) ?? 0n) + v);
   }
-  flush(e: number): void {
-    this.addBig(e, BigInt(this.lo[e]));
-    this.lo[e] = 0;
+  flush(i: number): void {
+    this.addBig(i, BigInt(this.lo[i]));
+    this.lo[i] = 0;
   }
-  value(): bigint[] {
+  values(base: number, n: number): bigint[] {
     const out: bigint[] = [];
-    for (let e = 0; e < this.lo.length; e++) out.push(BigInt(this.lo[e]) + (this.hi ? this.hi[e] : 0n));
+    for (let i = base; i < base + n; i++) out.push(BigInt(this.lo[i]) + (this.hi.get(i) ?? 0n));
     return out;
   }
 }
@@ -51,15 +59,13 @@ interface Fn {
   object: string;
   file: string;
   name: string;
-  /** Self cost by the file the code came from (the function's own file or an inlined one). */
-  segs: Map<string, Acc>;
-}
-
-interface Edge {
-  caller: number;
-  callee: number;
-  count: Acc;
-  incl: Acc;
+  /**
+   * Self cost by the file the code came from (its own file or an inlined
+   * one): the first such file inline, as most functions have only one.
+   */
+  segFile: string | null;
+  seg: number;
+  moreSegs: Map<string, number> | null;
 }
 
 type NameTable = 'ob' | 'fl' | 'fn';
@@ -73,8 +79,14 @@ const KNOWN_HEADERS = new Set([
 class Run {
   events: string[] | null = null;
   fns: Fn[] = [];
-  fnIndex = new Map<string, number>();
-  edges = new Map<number, Edge>();
+  /** object\0file -> name -> index in fns (names are not copied into keys). */
+  fnIndex = new Map<string, Map<string, number>>();
+  selfCosts = new Pool();
+  /** Per edge: the call count, then the inclusive cost of each event. */
+  edgeCosts = new Pool();
+  edgeIndex = new Map<number, number>();
+  edgeCaller: number[] = [];
+  edgeCallee: number[] = [];
   parts = 0;
   partTotals: bigint[][] = [];
   partsWithoutTotal = 0;
@@ -84,26 +96,45 @@ class Run {
   constructor(readonly warn: WarningSink) {}
 
   fnId(object: string, file: string, name: string): number {
-    const k = `${object}\0${file}\0${name}`;
-    let id = this.fnIndex.get(k);
+    const k = `${object}\0${file}`;
+    let byName = this.fnIndex.get(k);
+    if (byName === undefined) this.fnIndex.set(k, (byName = new Map()));
+    let id = byName.get(name);
     if (id === undefined) {
       id = this.fns.length;
-      this.fns.push({ object, file, name, segs: new Map() });
-      this.fnIndex.set(k, id);
+      this.fns.push({ object, file, name, segFile: null, seg: -1, moreSegs: null });
+      byName.set(name, id);
     }
     return id;
   }
 
-  edge(caller: number, callee: number): Edge {
+  /** The self-cost slots of function `fn` for code from `file`. */
+  segment(fn: number, file: string): number {
+    const f = this.fns[fn];
+    if (f.segFile === file) return f.seg;
+    if (f.segFile === null) {
+      f.segFile = file;
+      return (f.seg = this.selfCosts.alloc(this.events!.length));
+    }
+    f.moreSegs ??= new Map();
+    let seg = f.moreSegs.get(file);
+    if (seg === undefined) f.moreSegs.set(file, (seg = this.selfCosts.alloc(this.events!.length)));
+    return seg;
+  }
+
+  /** The base slot of edge caller -> callee in edgeCosts. */
+  edge(caller: number, callee: number): number {
     // Numeric key: cheaper to hash than a string, exact below 2^53.
     const k = caller * 67108864 + callee;
-    let e = this.edges.get(k);
+    let e = this.edgeIndex.get(k);
     if (e === undefined) {
-      const n = this.events!.length;
-      e = { caller, callee, count: new Acc(1), incl: new Acc(n) };
-      this.edges.set(k, e);
+      e = this.edgeCaller.length;
+      this.edgeCaller.push(caller);
+      this.edgeCallee.push(callee);
+      this.edgeCosts.alloc(this.events!.length + 1);
+      this.edgeIndex.set(k, e);
     }
-    return e;
+    return e * (this.events!.length + 1);
   }
 }
 
@@ -114,10 +145,13 @@ function isSpace(c: number): boolean {
   return c === 32 || c === 9;
 }
 
-/** Latin-1 decoding keeps byte offsets; names are re-decoded as UTF-8 when they need it. */
+/**
+ * Lines are read as Latin-1 (one char per byte, the fastest to scan); a name
+ * kept is rebuilt from its bytes as UTF-8, which also makes it a string of
+ * its own rather than a slice that would pin the whole chunk in memory.
+ */
 function utf8(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return /[^\x00-\x7f]/.test(s) ? Buffer.from(s, 'latin1').toString('utf8') : s;
+  return Buffer.from(s, 'latin1').toString('utf8');
 }
 
 /** Parses one file; several FileParsers feed one Run. */
@@ -142,13 +176,13 @@ class FileParser {
   private flFile = '';
   private file = '';
   private fn = -1;
-  private seg: Acc | null = null;
+  private seg = -1;
 
   private cob: string | null = null;
   private cfile: string | null = null;
   private cfn: string | null = null;
-  /** Set by `calls=`: the next cost line is the call's inclusive cost. */
-  private pendingCall: Edge | null = null;
+  /** Set by `calls=` to the edge's base slot: the next cost line is the call's inclusive cost. */
+  private pendingCall = -1;
   private pendingCallLine = 0;
   /** Set by `jump=`/`jcnd=`: the next line is a position only. */
   private skipPositionLine = false;
@@ -198,7 +232,7 @@ class FileParser {
 
   private finish(): void {
     if (this.lineNo === 0) this.fail('empty file: not a Callgrind profile', undefined);
-    if (this.pendingCall) {
+    if (this.pendingCall >= 0) {
       this.fail(`truncated profile: the calls= line ${this.pendingCallLine} has no cost line after it`);
     }
     if (!this.sawEvents) this.fail('no events: line: not a Callgrind profile');
@@ -237,7 +271,7 @@ class FileParser {
       while (p < end && isSpace(s.charCodeAt(p))) p++;
       if (p === end) return;
     }
-    if (this.pendingCall) this.fail(`the calls= line ${this.pendingCallLine} is not followed by its cost line`);
+    if (this.pendingCall >= 0) this.fail(`the calls= line ${this.pendingCallLine} is not followed by its cost line`);
     this.skipPositionLine = false;
     if (isSpace(c)) {
       this.unknownLine(s, start, end);
@@ -382,18 +416,18 @@ class FileParser {
         this.fn = this.run.fnId(this.ob, this.flFile, this.name('fn', value));
         // A function's code starts in its own file (Callgrind writes fi= again if not).
         this.file = this.flFile;
-        this.seg = null;
+        this.seg = -1;
         this.cob = this.cfile = this.cfn = null;
         this.partHasBody = true;
         return;
       case 'fl':
         this.flFile = this.file = this.name('fl', value);
-        this.seg = null;
+        this.seg = -1;
         return;
       case 'fi':
       case 'fe':
         this.file = this.name('fl', value);
-        this.seg = null;
+        this.seg = -1;
         return;
       case 'ob':
         this.ob = this.name('ob', value);
@@ -445,11 +479,12 @@ class FileParser {
     this.cob = null;
     this.cfile = null;
     const edge = this.run.edge(this.fn, callee);
+    const pool = this.run.edgeCosts;
     const t = m[1];
     if (t.length <= 15 && !(t.length > 13 && (t[1] === 'x' || t[1] === 'X'))) {
-      edge.count.lo[0] += Number(t);
-      if (edge.count.lo[0] >= FLUSH_AT) edge.count.flush(0);
-    } else edge.count.addBig(0, BigInt(t));
+      pool.lo[edge] += Number(t);
+      if (pool.lo[edge] >= FLUSH_AT) pool.flush(edge);
+    } else pool.addBig(edge, BigInt(t));
     this.pendingCall = edge;
     this.pendingCallLine = this.lineNo;
   }
@@ -476,23 +511,20 @@ class FileParser {
       this.skipPositionLine = false;
       return;
     }
-    let acc: Acc;
-    if (this.pendingCall) {
-      acc = this.pendingCall.incl;
-      this.pendingCall = null;
+    let acc: Pool;
+    let base: number;
+    if (this.pendingCall >= 0) {
+      acc = this.run.edgeCosts;
+      base = this.pendingCall + 1;
+      this.pendingCall = -1;
     } else {
-      if (this.seg === null) {
+      if (this.seg < 0) {
         if (this.fn < 0) this.fail('cost line before any fn= line');
         if (!this.sawEvents) this.fail('cost line before the events: line');
-        const segs = this.run.fns[this.fn].segs;
-        let seg = segs.get(this.file);
-        if (seg === undefined) {
-          seg = new Acc(this.nEv);
-          segs.set(this.file, seg);
-        }
-        this.seg = seg;
+        this.seg = this.run.segment(this.fn, this.file);
       }
-      acc = this.seg;
+      acc = this.run.selfCosts;
+      base = this.seg;
     }
     const lo = acc.lo;
     let e = 0;
@@ -516,9 +548,9 @@ class FileParser {
         }
         if (p === h0 || (p < end && !isSpace(c))) this.fail(`non-numeric cost '${s.slice(t0, end)}'`);
         if (p - h0 <= 13) {
-          lo[e] += v;
-          if (lo[e] >= FLUSH_AT) acc.flush(e);
-        } else acc.addBig(e, BigInt(s.slice(t0, p)));
+          lo[base + e] += v;
+          if (lo[base + e] >= FLUSH_AT) acc.flush(base + e);
+        } else acc.addBig(base + e, BigInt(s.slice(t0, p)));
       } else {
         let v = 0;
         while (p < end) {
@@ -529,9 +561,9 @@ class FileParser {
         }
         if (p === t0 || (p < end && !isSpace(c))) this.fail(`non-numeric cost '${s.slice(t0, end)}'`);
         if (p - t0 <= 15) {
-          lo[e] += v;
-          if (lo[e] >= FLUSH_AT) acc.flush(e);
-        } else acc.addBig(e, BigInt(s.slice(t0, p)));
+          lo[base + e] += v;
+          if (lo[base + e] >= FLUSH_AT) acc.flush(base + e);
+        } else acc.addBig(base + e, BigInt(s.slice(t0, p)));
       }
       e++;
       while (p < end && isSpace(s.charCodeAt(p))) p++;
@@ -573,8 +605,8 @@ async function openProfile(path: string): Promise<Readable> {
     if (err instanceof InputError) throw err;
     throw new InputError(`cannot read the profile: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, path);
   }
-  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  if (magic[0] === 0x1f && magic[1] === 0x8b) return raw.pipe(createGunzip({ chunkSize: 1 << 20 }));
+  const raw = createReadStream(path, { highWaterMark: 1 << 16 });
+  if (magic[0] === 0x1f && magic[1] === 0x8b) return raw.pipe(createGunzip({ chunkSize: 1 << 16 }));
   const kinds: [number[], string][] = [
     [[0xfd, 0x37, 0x7a, 0x58, 0x5a], 'xz'],
     [[0x42, 0x5a, 0x68], 'bzip2'],
@@ -676,17 +708,22 @@ function build(run: Run, files: string[]): Profile {
     for (let i = 0; i < n; i++) a[i] += b[i];
   };
   const keys = run.fns.map((f) => `${f.object}|${f.file}|${f.name}`);
+  const segsOf = (f: Fn): [string, number][] =>
+    f.segFile === null ? [] : [[f.segFile, f.seg], ...(f.moreSegs ?? new Map<string, number>())];
   const self: bigint[][] = run.fns.map((f) => {
     const s = zero();
-    for (const acc of f.segs.values()) add(s, acc.value());
+    for (const [, seg] of segsOf(f)) add(s, run.selfCosts.values(seg, n));
     return s;
   });
 
-  const edges = [...run.edges.values()];
+  const nEdges = run.edgeCaller.length;
+  const caller = run.edgeCaller;
+  const callee = run.edgeCallee;
   const out: number[][] = run.fns.map(() => []);
-  edges.forEach((e, i) => out[e.caller].push(i));
-  const comp = tarjan(run.fns.length, (v) => out[v].map((i) => edges[i].callee));
-  const inclByEdge = edges.map((e) => e.incl.value());
+  for (let i = 0; i < nEdges; i++) out[caller[i]].push(i);
+  const comp = tarjan(run.fns.length, (v) => out[v].map((i) => callee[i]));
+  const edgeVals = Array.from({ length: nEdges }, (_, i) => run.edgeCosts.values(i * (n + 1), n + 1));
+  const inclByEdge = edgeVals.map((v) => v.slice(1));
 
   const compSize = new Map<number, number>();
   for (const c of comp) compSize.set(c, (compSize.get(c) ?? 0) + 1);
@@ -700,12 +737,12 @@ function build(run: Run, files: string[]): Profile {
       add(ci, self[v]);
     }
   }
-  edges.forEach((e, i) => {
-    if (comp[e.caller] === comp[e.callee]) return;
-    add(incl[e.caller], inclByEdge[i]);
-    const ci = cycleIncl.get(comp[e.caller]);
+  for (let i = 0; i < nEdges; i++) {
+    if (comp[caller[i]] === comp[callee[i]]) continue;
+    add(incl[caller[i]], inclByEdge[i]);
+    const ci = cycleIncl.get(comp[caller[i]]);
     if (ci) add(ci, inclByEdge[i]);
-  });
+  }
 
   // Cycle ids in key order of their first member, so they do not depend on file order.
   const members = new Map<number, string[]>();
@@ -724,28 +761,28 @@ function build(run: Run, files: string[]): Profile {
   });
 
   const selfLoop = new Set<number>();
-  for (const e of edges) if (e.caller === e.callee) selfLoop.add(e.caller);
+  for (let i = 0; i < nEdges; i++) if (caller[i] === callee[i]) selfLoop.add(caller[i]);
 
   // A name defined ahead (`fn=(3) f` with no cost after it) is not a function that ran.
   const used = new Uint8Array(run.fns.length);
-  for (const e of edges) used[e.caller] = used[e.callee] = 1;
+  for (let i = 0; i < nEdges; i++) used[caller[i]] = used[callee[i]] = 1;
   const functions: ProfileFunction[] = [];
   run.fns.forEach((f, v) => {
-    if (f.segs.size === 0 && !used[v]) return;
+    if (f.segFile === null && !used[v]) return;
     const pf: ProfileFunction = { key: keys[v], object: f.object, file: f.file, name: f.name, self: self[v], inclusive: incl[v] };
     const id = cycleId.get(comp[v]);
     if (id !== undefined) pf.cycle = id;
     if (selfLoop.has(v)) pf.selfRecursive = true;
-    const inl = [...f.segs.entries()].filter(([file]) => file !== f.file).map(([file, acc]) => ({ file, self: acc.value() }));
+    const inl = segsOf(f).filter(([file]) => file !== f.file).map(([file, seg]) => ({ file, self: run.selfCosts.values(seg, n) }));
     if (inl.length > 0) pf.inlined = inl.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
     functions.push(pf);
   });
   functions.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
-  const calls: ProfileCall[] = edges.map((e, i) => ({
-    caller: keys[e.caller],
-    callee: keys[e.callee],
-    count: e.count.value()[0],
+  const calls: ProfileCall[] = edgeVals.map((v, i) => ({
+    caller: keys[caller[i]],
+    callee: keys[callee[i]],
+    count: v[0],
     inclusive: inclByEdge[i],
   }));
   calls.sort((a, b) => (a.caller < b.caller ? -1 : a.caller > b.caller ? 1 : a.callee < b.callee ? -1 : a.callee > b.callee ? 1 : 0));
