@@ -1,0 +1,138 @@
+/**
+ * The daemon process (the supervisor's child): reads the manifest, opens the
+ * kernel half's device, attaches with the plan hash, starts the leader and
+ * the worker pool, reports metrics to the supervisor, drains on SIGTERM, and
+ * exits on any crash of the user half so that the supervisor restarts it.
+ *
+ * Run as `node daemon.js '<DaemonOptions as JSON>'`.
+ */
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import koffi from 'koffi';
+import { ERRNO } from './abi.js';
+import { attach, hardExit, IoctlError } from './ioctl.js';
+import { loadManifest, type Manifest } from './manifest.js';
+import { SharedMetrics } from './metrics.js';
+import { SlotQueue } from './queue.js';
+import { Control, REQUEST_HEADER } from './shared.js';
+import { EXIT, type DaemonMessage, type DaemonOptions } from './options.js';
+import type { LeaderData } from './leader.js';
+import type { WorkerData } from './worker.js';
+
+function log(msg: string): void {
+  writeSync(2, `udaemon[${process.pid}]: ${msg}\n`);
+}
+
+function send(m: DaemonMessage): void {
+  if (process.send && process.connected) process.send(m);
+}
+
+function die(code: number, msg: string): never {
+  log(msg);
+  hardExit(code);
+}
+
+const opts = JSON.parse(process.argv[2] ?? '{}') as DaemonOptions;
+let manifest: Manifest;
+try {
+  manifest = loadManifest(opts.manifest);
+} catch (e) {
+  die(EXIT.CONFIG, (e as Error).message);
+}
+
+let fd: number;
+try {
+  fd = openSync(manifest.device, constants.O_RDWR);
+} catch (e) {
+  const err = e as NodeJS.ErrnoException;
+  die(err.code === 'ENOENT' ? EXIT.RETRY : EXIT.CONFIG, `cannot open ${manifest.device}: ${err.message}`);
+}
+
+let info: ReturnType<typeof attach>;
+try {
+  info = attach(fd, manifest.planHash);
+} catch (e) {
+  if (!(e instanceof IoctlError)) throw e;
+  const why: Record<number, [number, string]> = {
+    [ERRNO.EPROTO]: [EXIT.CONFIG, 'the module was built from a different plan (plan hash mismatch)'],
+    [ERRNO.EPROTONOSUPPORT]: [EXIT.CONFIG, 'the module speaks another LPC ABI version'],
+    [ERRNO.EPERM]: [EXIT.CONFIG, 'attaching needs CAP_SYS_ADMIN'],
+    [ERRNO.EBUSY]: [EXIT.RETRY, 'another daemon is attached'],
+  };
+  const [code, text] = why[e.errno] ?? [EXIT.RETRY, `errno ${e.errno}`];
+  die(code, `cannot attach to ${manifest.device}: ${text}`);
+}
+
+// The library's kernel stubs issue their ioctls on the attached fd.
+if (manifest.library && manifest.procedures.some((p) => !p.handler)) {
+  const init = koffi.load(manifest.library).func('int lpc_user_init(int fd)');
+  const r = init(fd) as number;
+  if (r !== 0) die(EXIT.CRASH, `lpc_user_init in ${manifest.library} failed: ${r}`);
+}
+
+const maxArgs = Math.max(info.maxArgs, 1);
+const queue = SlotQueue.create(queueCapacity(opts.workers), REQUEST_HEADER + maxArgs);
+const control = new Control(opts.workers);
+const metrics = new SharedMetrics();
+let stopping = false;
+
+function thread(file: string, data: LeaderData | WorkerData, name: string): Worker {
+  const w = new Worker(new URL(file, import.meta.url), { workerData: data, name });
+  w.on('error', (e) => die(EXIT.CRASH, `${name} crashed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
+  w.on('exit', (code) => {
+    if (!stopping || code !== 0) die(EXIT.CRASH, `${name} exited (code ${code})`);
+  });
+  return w;
+}
+
+const pool: Worker[] = [];
+for (let i = 0; i < opts.workers; i++) {
+  pool.push(
+    thread('./worker.js', { fd, index: i, workers: opts.workers, maxArgs, manifest: manifest.file, queue: queue.sab, control: control.sab, metrics: metrics.sab }, `worker ${i}`),
+  );
+}
+await Promise.all(pool.map((w) => new Promise<void>((resolve) => w.once('message', () => resolve()))));
+const leader = thread('./leader.js', { fd, maxArgs, pollTimeoutMs: opts.pollMs, queue: queue.sab, control: control.sab, workers: opts.workers }, 'leader');
+
+log(`attached to ${manifest.device} (driver ${manifest.driver}, generation ${info.generation}, ${opts.workers} workers, max depth ${info.maxDepth})`);
+send({ type: 'attached', generation: String(info.generation), pid: process.pid });
+
+const metricsTimer = setInterval(() => send({ type: 'metrics', snapshot: metrics.snapshot() }), opts.metricsMs);
+
+// The watchdog runs on this thread, which never blocks: workers may be stuck in C.
+const watchdog = setInterval(() => {
+  const now = process.hrtime.bigint();
+  for (let i = 0; i < opts.workers; i++) {
+    const s = control.state(i);
+    if (s && now - s.since > BigInt(opts.watchdogMs) * 1_000_000n) {
+      send({ type: 'metrics', snapshot: metrics.snapshot() });
+      die(EXIT.WATCHDOG, `watchdog: procedure ${s.proc} (request ${s.id}) has run for more than ${opts.watchdogMs} ms on worker ${i}; exiting so the daemon restarts`);
+    }
+  }
+}, Math.max(10, Math.min(250, Math.floor(opts.watchdogMs / 4))));
+
+function shutdown(signal: string): void {
+  if (stopping) return;
+  stopping = true;
+  log(`${signal}: draining ${queue.length} queued and ${pool.filter((_, i) => control.state(i)).length} running calls`);
+  control.stop();
+  const exited = (w: Worker) => new Promise<void>((resolve) => w.once('exit', () => resolve()));
+  void Promise.all([leader, ...pool].map(exited)).then(() => {
+    clearInterval(watchdog);
+    clearInterval(metricsTimer);
+    send({ type: 'metrics', snapshot: metrics.snapshot() });
+    closeSync(fd); // detaches: the kernel fails calls still queued for us
+    log(`detached from ${manifest.device}`);
+    process.disconnect?.();
+    process.exit(EXIT.OK);
+  });
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
+
+/** A power of two with room for every worker's request and as many waiting. */
+function queueCapacity(workers: number): number {
+  let c = 1;
+  while (c < 2 * workers) c *= 2;
+  return c;
+}

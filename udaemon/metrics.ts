@@ -1,0 +1,97 @@
+/**
+ * Call counters and a latency histogram in shared memory: every pool worker
+ * records into it with Atomics, the daemon's main thread reads it and sends
+ * snapshots to the supervisor, which adds up the daemons it has run.
+ */
+
+/** Buckets per doubling of the latency: about 19% resolution. */
+const PER_OCTAVE = 4;
+/** Bucket 0 holds < 1 µs; the last holds everything from about 27 s up. */
+export const BUCKETS = 100;
+
+const SERVED = 0;
+const ERRORS = 1;
+const MAX_US = 2;
+const HIST = 3;
+
+export interface MetricsSnapshot {
+  served: number;
+  errors: number;
+  maxUs: number;
+  histogram: number[];
+}
+
+export function bucketOf(us: number): number {
+  if (us < 1) return 0;
+  return Math.min(BUCKETS - 1, Math.floor(PER_OCTAVE * Math.log2(us)) + 1);
+}
+
+/** Upper bound of a bucket, in µs. */
+export function bucketLimit(i: number): number {
+  return i === 0 ? 1 : Math.pow(2, i / PER_OCTAVE);
+}
+
+export class SharedMetrics {
+  readonly words: BigInt64Array;
+
+  constructor(readonly sab: SharedArrayBuffer = new SharedArrayBuffer((HIST + BUCKETS) * 8)) {
+    this.words = new BigInt64Array(sab);
+  }
+
+  /** One answered call: its latency in ns, and whether it failed. */
+  record(latencyNs: bigint, failed: boolean): void {
+    const us = Number(latencyNs / 1000n);
+    Atomics.add(this.words, SERVED, 1n);
+    if (failed) Atomics.add(this.words, ERRORS, 1n);
+    Atomics.add(this.words, HIST + bucketOf(us), 1n);
+    for (;;) {
+      const m = Atomics.load(this.words, MAX_US);
+      if (BigInt(us) <= m || Atomics.compareExchange(this.words, MAX_US, m, BigInt(us)) === m) break;
+    }
+  }
+
+  /** A failure that produced no answer (RESPONSE refused, caller gone). */
+  recordError(): void {
+    Atomics.add(this.words, ERRORS, 1n);
+  }
+
+  snapshot(): MetricsSnapshot {
+    const h: number[] = [];
+    for (let i = 0; i < BUCKETS; i++) h.push(Number(Atomics.load(this.words, HIST + i)));
+    return {
+      served: Number(Atomics.load(this.words, SERVED)),
+      errors: Number(Atomics.load(this.words, ERRORS)),
+      maxUs: Number(Atomics.load(this.words, MAX_US)),
+      histogram: h,
+    };
+  }
+}
+
+export function emptySnapshot(): MetricsSnapshot {
+  return { served: 0, errors: 0, maxUs: 0, histogram: new Array(BUCKETS).fill(0) };
+}
+
+export function addSnapshots(a: MetricsSnapshot, b: MetricsSnapshot): MetricsSnapshot {
+  return {
+    served: a.served + b.served,
+    errors: a.errors + b.errors,
+    maxUs: Math.max(a.maxUs, b.maxUs),
+    histogram: a.histogram.map((v, i) => v + (b.histogram[i] ?? 0)),
+  };
+}
+
+/**
+ * The p-th percentile (0 < p <= 100) in µs: the upper bound of the bucket
+ * holding it, capped by the largest latency seen. null with no calls.
+ */
+export function percentile(s: MetricsSnapshot, p: number): number | null {
+  const total = s.histogram.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  const rank = Math.ceil((p / 100) * total);
+  let seen = 0;
+  for (let i = 0; i < s.histogram.length; i++) {
+    seen += s.histogram[i];
+    if (seen >= rank) return Math.min(Math.round(bucketLimit(i)), Math.max(s.maxUs, 1));
+  }
+  return s.maxUs;
+}
