@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { analyzeCommand } from './analyze.js';
 import { profileCommandModule } from './profile.js';
+import { udaemonCommand } from './udaemon.js';
 
-export const commands: CommandModule<object, any>[] = [analyzeCommand, profileCommandModule];
+export const commands: CommandModule<object, any>[] = [analyzeCommand, profileCommandModule, udaemonCommand];
