@@ -275,21 +275,22 @@ static int lpc_call(struct lpc_dev *dev, const char *proc, const void *args,
 		case LPC_REQ_QUEUED:
 			list_del(&req->entry);
 			refcount_dec(&req->ref);
+			req->state = LPC_REQ_DONE;
 			break;
 		case LPC_REQ_SENT:
 			hash_del(&req->hnode);
 			refcount_dec(&req->ref);
+			req->state = LPC_REQ_DONE;
 			break;
 		case LPC_REQ_SENDING:
 		case LPC_REQ_ANSWERING:
+			/* POLL or RESPONSE holds it and drops it when done */
 			req->abandoned = true;
 			break;
 		case LPC_REQ_DONE:
 			err = 0;	/* answered while the wait ended */
 			break;
 		}
-		if (err)
-			req->state = LPC_REQ_DONE;
 		spin_unlock(&dev->lock);
 	}
 	if (!err) {
@@ -491,7 +492,10 @@ static long lpc_ioc_poll(struct lpc_session *s, struct file *file,
 
 			spin_unlock(&dev->lock);
 			memset(&out, 0, sizeof(out));
+			out.args = in.args;
+			out.args_cap = in.args_cap;
 			out.args_len = need;
+			out.timeout_ms = in.timeout_ms;
 			if (copy_to_user(um, &out, sizeof(out)))
 				return -EFAULT;
 			return -EMSGSIZE;
