@@ -12,10 +12,12 @@
 
 #include <linux/bitops.h>
 #include <linux/capability.h>
+#include <linux/device.h>
 #include <linux/completion.h>
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/hashtable.h>
+#include <linux/kstrtox.h>
 #include <linux/jiffies.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -99,6 +101,7 @@ struct lpc_dev {
 	struct list_head pending;
 	DECLARE_HASHTABLE(sent, 6);
 	struct list_head frames;
+	atomic_t waiting;		/* callers inside lpc_call() */
 	struct lpc_session *daemon;
 	u64 generation;
 	u64 next_id;
@@ -191,8 +194,7 @@ static unsigned int lpc_current_depth(struct lpc_dev *dev)
 
 /*
  * Fail every queued and sent request with @err.  Requests being copied by
- * POLL or RESPONSE cannot exist here: those run inside an ioctl on the
- * daemon's file, and this runs once that file is released.
+ * POLL or RESPONSE are on neither list; they finish normally.
  */
 static void lpc_abort_all(struct lpc_dev *dev, int err)
 {
@@ -264,6 +266,7 @@ static int lpc_call(struct lpc_dev *dev, const char *proc, const void *args,
 	req->state = LPC_REQ_QUEUED;
 	list_add_tail(&req->entry, &dev->pending);
 	spin_unlock(&dev->lock);
+	atomic_inc(&dev->waiting);
 	wake_up(&dev->waitq);
 
 	timeout = lpc_timeout_jiffies(READ_ONCE(call_timeout_ms));
@@ -301,6 +304,7 @@ static int lpc_call(struct lpc_dev *dev, const char *proc, const void *args,
 			memcpy(result, req->result, req->rlen);
 	}
 	lpc_req_put(req);
+	atomic_dec(&dev->waiting);
 	return err;
 }
 
@@ -878,6 +882,45 @@ static int lpc_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * Operator's escape hatch, as in /sys/fs/fuse/connections/N/: "waiting" is
+ * the number of callers waiting for the daemon (non-zero and not moving
+ * means it hangs); writing 1 to "abort" fails them all with -ECONNABORTED.
+ */
+static struct lpc_dev *lpc_from_device(struct device *d)
+{
+	struct miscdevice *misc = dev_get_drvdata(d);
+
+	return container_of(misc, struct lpc_dev, misc);
+}
+
+static ssize_t waiting_show(struct device *d, struct device_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&lpc_from_device(d)->waiting));
+}
+static DEVICE_ATTR_RO(waiting);
+
+static ssize_t abort_store(struct device *d, struct device_attribute *attr,
+			   const char *buf, size_t count)
+{
+	bool yes;
+
+	if (kstrtobool(buf, &yes))
+		return -EINVAL;
+	if (yes)
+		lpc_abort_all(lpc_from_device(d), -ECONNABORTED);
+	return count;
+}
+static DEVICE_ATTR_WO(abort);
+
+static struct attribute *lpc_attrs[] = {
+	&dev_attr_waiting.attr,
+	&dev_attr_abort.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(lpc);
+
 static const struct file_operations lpc_fops = {
 	.owner = THIS_MODULE,
 	.open = lpc_open,
@@ -950,6 +993,7 @@ struct lpc_dev *lpc_register(struct lpc_config *cfg)
 	dev->misc.name = dev->devname;
 	dev->misc.fops = &lpc_fops;
 	dev->misc.mode = 0600;
+	dev->misc.groups = lpc_groups;
 	err = misc_register(&dev->misc);
 	if (err)
 		goto fail;

@@ -159,6 +159,15 @@ describe('the LPC core in a guest kernel', () => {
     ]);
   });
 
+  it('sysfs shows the waiting callers, and abort fails them while the daemon stays', () => {
+    expectPassed([
+      'sysfs waiting counts a waiting caller',
+      'writing sysfs abort fails waiting calls with ECONNABORTED',
+      'sysfs waiting is back to 0',
+      'an aborted call is no longer queued',
+    ]);
+  });
+
   it('the C daemon serves round trips, nested calls, and refuses too deep nesting', () => {
     expectPassed([
       'the daemon answers',

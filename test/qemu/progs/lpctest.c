@@ -32,6 +32,7 @@ _Static_assert(sizeof(struct lpc_sync) == 104, "lpc_sync layout");
 
 #define DEV "/dev/lpcselftest_lpc"
 #define PARAMS "/sys/module/lpcselftest/parameters/"
+#define SYSDEV "/sys/class/misc/lpcselftest_lpc/"
 #define PLAN "split-driver lpc selftest plan"
 #define BAD_PTR 8	/* an address no process maps */
 
@@ -84,17 +85,34 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+static void write_file(const char *path, const char *value)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(value, f) < 0 || fclose(f)) {
+		printf("not ok write %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+}
+
+static int read_int(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int v = -1;
+
+	if (!f || fscanf(f, "%d", &v) != 1)
+		v = -1;
+	if (f)
+		fclose(f);
+	return v;
+}
+
 static void set_param(const char *param, const char *value)
 {
 	char path[128];
-	FILE *f;
 
 	snprintf(path, sizeof(path), PARAMS "%s", param);
-	f = fopen(path, "w");
-	if (!f || fputs(value, f) < 0 || fclose(f)) {
-		printf("not ok set %s: %s\n", path, strerror(errno));
-		exit(1);
-	}
+	write_file(path, value);
 }
 
 static int dev_open(void)
@@ -393,6 +411,7 @@ static void test_poll_response(int d, __u64 gen)
 	struct lpc_msg m, r;
 	__u64 id;
 	pid_t child;
+	int i;
 
 	fill_msg(&m, "", NULL, 0, NULL, 0);
 	m.timeout_ms = 100;
@@ -471,6 +490,23 @@ static void test_poll_response(int d, __u64 gen)
 	expect_err("a late RESPONSE is refused with ENOENT",
 		   ioctl(d, LPC_IOC_RESPONSE, &r), ENOENT);
 	set_param("call_timeout_ms", "5000");
+
+	/* The operator's escape hatch: the daemon stays, its callers fail. */
+	child = start_child(request_echo, ECONNABORTED);
+	for (i = 0; i < 250 && read_int(SYSDEV "waiting") != 1; i++)
+		usleep(20000);
+	check(read_int(SYSDEV "waiting") == 1, "sysfs waiting counts a waiting caller",
+	      "waiting %d", read_int(SYSDEV "waiting"));
+	write_file(SYSDEV "abort", "1");
+	check(child_status(child) == 0,
+	      "writing sysfs abort fails waiting calls with ECONNABORTED",
+	      "child did not see ECONNABORTED");
+	check(read_int(SYSDEV "waiting") == 0, "sysfs waiting is back to 0",
+	      "waiting %d", read_int(SYSDEV "waiting"));
+	fill_msg(&m, "", NULL, 0, NULL, 0);
+	m.timeout_ms = 100;
+	expect_err("an aborted call is no longer queued", ioctl(d, LPC_IOC_POLL, &m),
+		   ETIMEDOUT);
 }
 
 static void test_lock_sem(int d)
