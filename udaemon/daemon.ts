@@ -97,7 +97,14 @@ const leader = thread('./leader.js', { fd, maxArgs, pollTimeoutMs: opts.pollMs, 
 log(`attached to ${manifest.device} (driver ${manifest.driver}, generation ${info.generation}, ${opts.workers} workers, max depth ${info.maxDepth})`);
 send({ type: 'attached', generation: String(info.generation), pid: process.pid });
 
-const metricsTimer = setInterval(() => send({ type: 'metrics', snapshot: metrics.snapshot() }), opts.metricsMs);
+// Sent when it changed, so a crash loses at most one period of counts.
+let lastSent = -1;
+const metricsTimer = setInterval(() => {
+  const s = metrics.snapshot();
+  if (s.served + s.errors === lastSent) return;
+  lastSent = s.served + s.errors;
+  send({ type: 'metrics', snapshot: s });
+}, opts.metricsMs);
 
 // The watchdog runs on this thread, which never blocks: workers may be stuck in C.
 const watchdog = setInterval(() => {

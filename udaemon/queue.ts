@@ -16,8 +16,8 @@ const COUNT = CLOSED - 1;
  */
 export class Semaphore {
   constructor(
-    private readonly words: Int32Array,
-    private readonly index: number,
+    readonly words: Int32Array,
+    readonly index: number,
   ) {}
 
   static create(initial = 0): Semaphore {

@@ -41,7 +41,7 @@ export const udaemonCommand: CommandModule<object, Args> = {
       workers: positive('workers', args.workers),
       watchdogMs: positive('watchdog-ms', args['watchdog-ms']),
       pollMs: positive('poll-ms', args['poll-ms']),
-      metricsMs: 500,
+      metricsMs: 100,
       backoffMs,
       backoffMaxMs: Math.max(backoffMs, positive('backoff-max-ms', args['backoff-max-ms'])),
       stableMs: 10000,
