@@ -3,7 +3,7 @@
  * nothing that must run in the kernel sits in user space.
  */
 import { InputError } from '../errors.js';
-import type { CallGraph, NodeAttrs } from '../graph/model.js';
+import type { CallGraph } from '../graph/model.js';
 import { defaultConfig, type Config } from '../partition/config.js';
 import { indexGraph } from '../partition/indexed.js';
 import type { Plan, Side } from '../partition/plan.js';
@@ -101,7 +101,7 @@ export function checkPlan(graph: CallGraph, plan: Plan, opts: CheckOptions = {})
 
   const config = configOf(plan);
   const g = indexGraph(graph, config.staticCallEstimate);
-  const attrs: NodeAttrs[] = g.ids.map((id) => graph.getNodeAttributes(id));
+  const attrs = g.nodeAttrs;
   const roots = computeRoots(graph, g, config);
   const user = new Uint8Array(g.n);
   for (let i = 0; i < g.n; i++) user[i] = side.get(g.ids[i]) === 'user' ? 1 : 0;

@@ -3,12 +3,14 @@
  * checker walk 100,000-node graphs, which graphology's per-call callbacks and
  * string keys make slow.
  */
-import type { CallGraph } from '../graph/model.js';
+import type { CallGraph, EdgeAttrs, NodeAttrs } from '../graph/model.js';
 
 export interface IndexedGraph {
   n: number;
   ids: string[];
   index: Map<string, number>;
+  nodeAttrs: NodeAttrs[];
+  edgeAttrs: EdgeAttrs[];
   /** Out-edges in CSR form: edges of node i are outStart[i] .. outStart[i+1]-1 (edge numbers). */
   outStart: Int32Array;
   outEdges: Int32Array;
@@ -30,10 +32,15 @@ export function estimatedCalls(measured: bigint, sites: number, profiled: boolea
 }
 
 export function indexGraph(graph: CallGraph, staticCallEstimate: number): IndexedGraph {
-  const ids = graph.nodes();
-  const n = ids.length;
+  const ids: string[] = [];
+  const nodeAttrs: NodeAttrs[] = [];
   const index = new Map<string, number>();
-  ids.forEach((id, i) => index.set(id, i));
+  graph.forEachNode((id, a) => {
+    index.set(id, ids.length);
+    ids.push(id);
+    nodeAttrs.push(a);
+  });
+  const n = ids.length;
   const profiled = (graph.getAttribute('events') ?? []).length > 0;
   const m = graph.size;
   const edgeSrc = new Int32Array(m);
@@ -41,6 +48,7 @@ export function indexGraph(graph: CallGraph, staticCallEstimate: number): Indexe
   const edgeCalls = new Float64Array(m);
   const edgeWeight = new Float64Array(m);
   const edgeKey: string[] = new Array<string>(m);
+  const edgeAttrs: EdgeAttrs[] = new Array<EdgeAttrs>(m);
   const outDeg = new Int32Array(n + 1);
   let e = 0;
   graph.forEachEdge((key, attrs, source, target) => {
@@ -48,6 +56,7 @@ export function indexGraph(graph: CallGraph, staticCallEstimate: number): Indexe
     edgeSrc[e] = s;
     edgeDst[e] = index.get(target)!;
     edgeKey[e] = key;
+    edgeAttrs[e] = attrs;
     edgeCalls[e] = Number(attrs.calls);
     edgeWeight[e] = estimatedCalls(attrs.calls, attrs.sites.length, profiled, staticCallEstimate);
     outDeg[s + 1]++;
@@ -58,7 +67,7 @@ export function indexGraph(graph: CallGraph, staticCallEstimate: number): Indexe
   const fill = outStart.slice(0, n);
   const outEdges = new Int32Array(m);
   for (let k = 0; k < m; k++) outEdges[fill[edgeSrc[k]]++] = k;
-  return { n, ids, index, outStart, outEdges, edgeSrc, edgeDst, edgeKey, edgeCalls, edgeWeight, profiled };
+  return { n, ids, index, nodeAttrs, edgeAttrs, outStart, outEdges, edgeSrc, edgeDst, edgeKey, edgeCalls, edgeWeight, profiled };
 }
 
 /**

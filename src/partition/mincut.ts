@@ -28,8 +28,8 @@ export interface PlacementProblem {
   lpcCost: number;
   /** 0 free, 1 kernel, 2 user. */
   fixed: ArrayLike<number>;
-  /** Pairs that must share a side. A pair that would join a kernel-fixed and a user-fixed function is dropped. */
-  sameSide: [number, number][];
+  /** Pairs that must share a side, flattened: [a0, b0, a1, b1, ...]. A pair that would join a kernel-fixed and a user-fixed function is dropped. */
+  sameSide: ArrayLike<number>;
 }
 
 export const FREE = 0;
@@ -189,7 +189,9 @@ export function solvePlacement(p: PlacementProblem): Placement {
     return x;
   };
   const droppedPairs: [number, number][] = [];
-  for (const [a, b] of p.sameSide) {
+  for (let k = 0; k + 1 < p.sameSide.length; k += 2) {
+    const a = p.sameSide[k];
+    const b = p.sameSide[k + 1];
     const ra = find(a);
     const rb = find(b);
     if (ra === rb) continue;

@@ -4,9 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { betweenness as betweennessCentrality } from 'graphology-metrics/centrality/index.js';
-import { weightedDegree } from 'graphology-metrics/node/weighted-degree.js';
 import { InputError } from '../errors.js';
-import type { CallGraph, NodeAttrs } from '../graph/model.js';
+import type { CallGraph } from '../graph/model.js';
 import type { Config, Thresholds } from './config.js';
 import { estimatedCalls, closure, indexGraph } from './indexed.js';
 import { FREE, KERNEL, USER, solvePlacement, type PlacementProblem } from './mincut.js';
@@ -89,7 +88,7 @@ export function computePlanHash(functions: { id: string; side: Side }[]): string
 
 export function partition(graph: CallGraph, config: Config): Plan {
   const g = indexGraph(graph, config.staticCallEstimate);
-  const attrs: NodeAttrs[] = g.ids.map((id) => graph.getNodeAttributes(id));
+  const attrs = g.nodeAttrs;
   const roots = computeRoots(graph, g, config);
   const { reasons, pinned, forcedUser } = roots;
   const addReason = (i: number, r: Reason): void => {
@@ -122,7 +121,11 @@ export function partition(graph: CallGraph, config: Config): Plan {
 
   // Same-side constraints: a sleeping lock's holder with everything called
   // while it is held; a lock taken in one function and released in another.
-  const sameSide: [number, number][] = [];
+  // Flattened pairs; pairs of two fixed functions constrain nothing and are skipped.
+  const sameSide: number[] = [];
+  const pair = (a: number, b: number): void => {
+    if (fixed[a] === FREE || fixed[b] === FREE) sameSide.push(a, b);
+  };
   const groupReason = new Map<number, { lock: string; with: string }>();
   const underLock: number[] = [];
   const startHolder = new Map<number, { lock: string; holder: number }>();
@@ -132,7 +135,7 @@ export function partition(graph: CallGraph, config: Config): Plan {
       for (const c of r.calls) {
         const j = g.index.get(c.callee);
         if (j === undefined || j === i) continue;
-        sameSide.push([i, j]);
+        pair(i, j);
         if (!startHolder.has(j)) startHolder.set(j, { lock: r.lock, holder: i });
         underLock.push(j);
       }
@@ -144,7 +147,7 @@ export function partition(graph: CallGraph, config: Config): Plan {
     if (!groupReason.has(u)) groupReason.set(u, { lock: origin.lock, with: g.ids[origin.holder] });
     for (let k = g.outStart[u]; k < g.outStart[u + 1]; k++) {
       const v = g.edgeDst[g.outEdges[k]];
-      if (v !== u) sameSide.push([u, v]);
+      if (v !== u) pair(u, v);
     }
   }
   const crossLock = new Map<string, number[]>();
@@ -156,7 +159,7 @@ export function partition(graph: CallGraph, config: Config): Plan {
     }
   }
   for (const [lock, fs] of crossLock) {
-    for (let k = 1; k < fs.length; k++) sameSide.push([fs[0], fs[k]]);
+    for (let k = 1; k < fs.length; k++) pair(fs[0], fs[k]);
     if (fs.length > 1) for (const i of fs) groupReason.set(i, { lock, with: g.ids[fs[i === fs[0] ? 1 : 0]] });
   }
 
@@ -201,7 +204,7 @@ export function partition(graph: CallGraph, config: Config): Plan {
     if (kernel[u] === kernel[v]) continue;
     crossingWeight += w;
     predictedCrossings += g.edgeCalls[e];
-    const ea = graph.getEdgeAttributes(g.edgeKey[e]);
+    const ea = g.edgeAttrs[e];
     cutEdges.push({
       caller: g.ids[u],
       callee: g.ids[v],
@@ -220,7 +223,12 @@ export function partition(graph: CallGraph, config: Config): Plan {
       ? 'betweenness centrality over call edges, unweighted (hop count), normalised'
       : `betweenness centrality skipped: ${g.n} functions is over the limit of ${BETWEENNESS_LIMIT} (its cost grows with functions times edges)`;
   const betweenness = g.n <= BETWEENNESS_LIMIT ? betweennessCentrality(graph, { getEdgeWeight: null, normalized: true }) : null;
-  const weightOf = (_e: string, a: { calls: bigint; sites: unknown[] }): number => estimatedCalls(a.calls, a.sites.length, g.profiled, config.staticCallEstimate);
+  // Weighted degree (in + out, self-loops twice), as graphology-metrics' weightedDegree computes it, from the arrays.
+  const degree = new Float64Array(g.n);
+  for (let e = 0; e < g.edgeSrc.length; e++) {
+    degree[g.edgeSrc[e]] += g.edgeWeight[e];
+    degree[g.edgeDst[e]] += g.edgeWeight[e];
+  }
 
   const functions: PlanFunction[] = [];
   let kLines = 0;
@@ -257,7 +265,7 @@ export function partition(graph: CallGraph, config: Config): Plan {
       reasons: reasons.get(i) ?? [],
       kernelCalls: side === 'user' ? kernelCallsList[i] : [],
       shared: side === 'user' ? (shared.userDeps.get(g.ids[i]) ?? []) : [],
-      metrics: { weightedDegree: weightedDegree(graph, g.ids[i], weightOf), betweenness: betweenness ? betweenness[g.ids[i]] : null },
+      metrics: { weightedDegree: degree[i], betweenness: betweenness ? betweenness[g.ids[i]] : null },
     });
   }
   functions.sort((x, y) => (x.file < y.file ? -1 : x.file > y.file ? 1 : x.line - y.line || (x.id < y.id ? -1 : 1)));

@@ -3,7 +3,7 @@
  * reason that applies, and the closure of everything they reach.
  */
 import { InputError } from '../errors.js';
-import type { CallGraph, NodeAttrs } from '../graph/model.js';
+import type { CallGraph } from '../graph/model.js';
 import type { LockClass } from '../parse/model.js';
 import type { Config } from './config.js';
 import { closure, type IndexedGraph } from './indexed.js';
@@ -84,7 +84,7 @@ export function computeRoots(graph: CallGraph, g: IndexedGraph, config: Config):
     if (list) list.push(r);
     else reasons.set(i, [r]);
   };
-  const attrs: NodeAttrs[] = g.ids.map((id) => graph.getNodeAttributes(id));
+  const attrs = g.nodeAttrs;
 
   const forcedUser = new Set<number>();
   for (const name of config.kernel) for (const i of resolveNames(g, graph, [name], 'kernel', config)) add(i, { kind: 'forced', side: 'kernel', origin: originText(config, 'kernel', name) });

@@ -8,7 +8,7 @@
  *   a pointer to it.
  * Lock objects themselves (DEFINE_SPINLOCK ...) are not data; `check` covers them.
  */
-import type { CallGraph, NodeAttrs } from '../graph/model.js';
+import type { CallGraph } from '../graph/model.js';
 import type { GlobalVar } from '../parse/model.js';
 import type { IndexedGraph } from './indexed.js';
 
@@ -56,7 +56,7 @@ export function findShared(graph: CallGraph, g: IndexedGraph, kernel: Uint8Array
     const m = STRUCT_TAG.exec(gv.type);
     if (m && gv.lockClass === undefined) noteStruct(m[1]);
   }
-  const attrs: NodeAttrs[] = g.ids.map((id) => graph.getNodeAttributes(id));
+  const attrs = g.nodeAttrs;
   for (const a of attrs) {
     for (const r of a.holds) {
       const m = /^struct\s+([A-Za-z_]\w*)\./.exec(r.lock);

@@ -1,3 +1,4 @@
+import { weightedDegree } from 'graphology-metrics/node/weighted-degree.js';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { applyOverrides, defaultConfig } from '../../src/partition/config.js';
@@ -114,5 +115,8 @@ describe('partition plan', () => {
     expect(tx.metrics.betweenness).toBeGreaterThan(0);
     expect(plan.functions.find((f) => f.id === 'drv_hot')!.metrics.betweenness).toBe(0);
     expect(tx.metrics.weightedDegree).toBe(100);
+    // The same weighted degree graphology-metrics gives, with call counts as weights.
+    const graph = driverGraph();
+    for (const f of plan.functions) expect(f.metrics.weightedDegree, f.id).toBe(weightedDegree(graph, f.id, (_e, a) => Number(a.calls)));
   });
 });
