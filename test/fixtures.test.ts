@@ -5,7 +5,7 @@
  * workload makes (the counts below follow from fixtures/harness/workload-*.c).
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -218,6 +218,44 @@ describe('fixtures/ in user space over the shim', () => {
     const text = readFileSync(file, 'utf8');
     for (const local of [repo, os.tmpdir(), os.homedir()]) expect(text).not.toContain(`${local}/`);
   });
+});
+
+describe('the harness refuses a driver that breaks the kernel rules', () => {
+  /** Builds the harness from a copy of fixtures/ with one edit, runs sample, returns its result. */
+  async function runBroken(sample: string, file: string, from: string, to: string) {
+    const tree = mkdtempSync(path.join(work, 'broken-'));
+    cpSync(fixtures, tree, { recursive: true });
+    const src = path.join(tree, file);
+    const text = readFileSync(src, 'utf8');
+    expect(text).toContain(from);
+    writeFileSync(src, text.replace(from, to));
+    const bin = path.join(tree, 'bin');
+    const b = await sh('make', ['-C', path.join(tree, 'harness'), `O=${bin}`, `${bin}/${sample}`], tree);
+    expect(b.code).toBe(0);
+    return sh(path.join(bin, sample), [], bin);
+  }
+
+  it('a lock taken and never released', async () => {
+    const r = await runBroken(
+      'chardev',
+      'chardev/sampledrv.c',
+      'static void sample_config_put(struct sample_dev *dev)\n{\n\tmutex_unlock(&dev->config_lock);\n}',
+      'static void sample_config_put(struct sample_dev *dev)\n{\n}',
+    );
+    expect(r.out).toContain('kshim: mutex_lock of a held mutex');
+    expect(r.code).not.toBe(0);
+  }, 60_000);
+
+  it('sleeping under a spinlock in the interrupt handler', async () => {
+    const r = await runBroken(
+      'irqdev',
+      'irqdev/irqdev.c',
+      '\tif (cnt)\n\t\tirqdev_ring_push(priv, sum / cnt);',
+      '\tmutex_lock(&priv->cfg_lock);\n\tmutex_unlock(&priv->cfg_lock);\n\tif (cnt)\n\t\tirqdev_ring_push(priv, sum / cnt);',
+    );
+    expect(r.out).toContain('kshim: mutex_lock in atomic context');
+    expect(r.code).not.toBe(0);
+  }, 60_000);
 });
 
 describe('fixtures/ in a real kernel (QEMU)', () => {
