@@ -177,6 +177,8 @@ describe('the LPC core in a guest kernel', () => {
       'echo returns the bytes',
       '2000 noop round trips',
       '4 processes x 100 concurrent calls are all answered right',
+      'calls racing a 1 ms timeout get a right answer or ETIMEDOUT',
+      'no call is left waiting after the races',
       'attaching runs on_attach, which calls user space',
       'on_attach ran the moved init through the daemon',
     ]);

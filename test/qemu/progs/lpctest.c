@@ -666,11 +666,38 @@ static int request_many(void *unused)
 	return 0;
 }
 
+/*
+ * Calls racing a tiny timeout, with big buffers so that some time out while
+ * the daemon copies them: each is answered right or times out.
+ */
+static int request_racing(void *unused)
+{
+	static char in[32768], out[32768];
+	struct lpc_msg m;
+	int i, answered = 0, fd = dev_open();
+
+	(void)unused;
+	for (i = 0; i < 200; i++) {
+		memset(in, 'a' + i % 26, sizeof(in));
+		memset(out, 0, sizeof(out));
+		fill_msg(&m, "echo", in, sizeof(in), out, sizeof(out));
+		if (!ioctl(fd, LPC_IOC_REQUEST, &m)) {
+			if (m.result_len != sizeof(out) || memcmp(in, out, sizeof(out)))
+				return 1;
+			answered++;
+		} else if (errno != ETIMEDOUT) {
+			return 2;
+		}
+	}
+	printf("info racing calls answered: %d of 200\n", answered);
+	return 0;
+}
+
 static void test_cdaemon(void)
 {
 	struct lpc_msg m;
 	struct { int64_t attaches, greeting; } st = { 0 };
-	pid_t daemon, hang, many[4];
+	pid_t daemon, hang, many[8];
 	char buf[1000], out[1000];
 	double t;
 	int64_t r;
@@ -727,6 +754,20 @@ static void test_cdaemon(void)
 		ok &= child_status(many[i]) == 0;
 	check(ok, "4 processes x 100 concurrent calls are all answered right",
 	      "a child failed");
+
+	set_param("call_timeout_ms", "1");
+	for (i = 0; i < 8; i++)
+		many[i] = start_child(request_racing, 0);
+	for (i = 0, ok = 1; i < 8; i++)
+		ok &= child_status(many[i]) == 0;
+	check(ok, "calls racing a 1 ms timeout get a right answer or ETIMEDOUT",
+	      "a child failed");
+	set_param("call_timeout_ms", "10000");
+	expect_ok("the daemon serves after the races",
+		  call_pair(fd, LPC_IOC_REQUEST, "mul", 3, 3, &r, &m));
+	check(r == 1009 && read_int(SYSDEV "waiting") == 0,
+	      "no call is left waiting after the races", "r=%lld waiting %d",
+	      (long long)r, read_int(SYSDEV "waiting"));
 
 	set_param("call_timeout_ms", "20000");
 	hang = start_child(request_hang, 0);
