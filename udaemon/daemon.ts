@@ -9,7 +9,7 @@
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import koffi from 'koffi';
-import { ERRNO } from './abi.js';
+import { ERRNO, LPC_ARGS_MAX } from './abi.js';
 import { attach, hardExit, IoctlError } from './ioctl.js';
 import { loadManifest, type Manifest } from './manifest.js';
 import { SharedMetrics } from './metrics.js';
@@ -48,6 +48,32 @@ try {
   die(err.code === 'ENOENT' ? EXIT.RETRY : EXIT.CONFIG, `cannot open ${manifest.device}: ${err.message}`);
 }
 
+// Buffers fit the ABI's bound, which the module's max_args cannot exceed.
+const maxArgs = LPC_ARGS_MAX;
+const queue = SlotQueue.create(queueCapacity(opts.workers), REQUEST_HEADER + maxArgs);
+const control = new Control(opts.workers);
+const metrics = new SharedMetrics();
+let stopping = false;
+
+function thread(file: string, data: LeaderData | WorkerData, name: string): Worker {
+  const w = new Worker(new URL(file, import.meta.url), { workerData: data, name });
+  w.on('error', (e) => die(EXIT.CRASH, `${name} crashed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
+  w.on('exit', (code) => {
+    if (!stopping || code !== 0) die(EXIT.CRASH, `${name} exited (code ${code})`);
+  });
+  return w;
+}
+
+const pool: Worker[] = [];
+for (let i = 0; i < opts.workers; i++) {
+  pool.push(
+    thread('./worker.js', { fd, index: i, workers: opts.workers, maxArgs, manifest: manifest.file, queue: queue.sab, control: control.sab, metrics: metrics.sab }, `worker ${i}`),
+  );
+}
+const leader = thread('./leader.js', { fd, maxArgs, pollTimeoutMs: opts.pollMs, queue: queue.sab, control: control.sab, workers: opts.workers }, 'leader');
+// Attach only once every thread is up: the kernel may call in at once (on_attach).
+await Promise.all([...pool, leader].map((w) => new Promise<void>((resolve) => w.once('message', () => resolve()))));
+
 let info: ReturnType<typeof attach>;
 try {
   info = attach(fd, manifest.planHash);
@@ -70,30 +96,7 @@ if (manifest.library && manifest.procedures.some((p) => !p.handler)) {
   if (r !== 0) die(EXIT.CRASH, `lpc_user_init in ${manifest.library} failed: ${r}`);
 }
 
-const maxArgs = Math.max(info.maxArgs, 1);
-const queue = SlotQueue.create(queueCapacity(opts.workers), REQUEST_HEADER + maxArgs);
-const control = new Control(opts.workers);
-const metrics = new SharedMetrics();
-let stopping = false;
-
-function thread(file: string, data: LeaderData | WorkerData, name: string): Worker {
-  const w = new Worker(new URL(file, import.meta.url), { workerData: data, name });
-  w.on('error', (e) => die(EXIT.CRASH, `${name} crashed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
-  w.on('exit', (code) => {
-    if (!stopping || code !== 0) die(EXIT.CRASH, `${name} exited (code ${code})`);
-  });
-  return w;
-}
-
-const pool: Worker[] = [];
-for (let i = 0; i < opts.workers; i++) {
-  pool.push(
-    thread('./worker.js', { fd, index: i, workers: opts.workers, maxArgs, manifest: manifest.file, queue: queue.sab, control: control.sab, metrics: metrics.sab }, `worker ${i}`),
-  );
-}
-await Promise.all(pool.map((w) => new Promise<void>((resolve) => w.once('message', () => resolve()))));
-const leader = thread('./leader.js', { fd, maxArgs, pollTimeoutMs: opts.pollMs, queue: queue.sab, control: control.sab, workers: opts.workers }, 'leader');
-
+control.start();
 log(`attached to ${manifest.device} (driver ${manifest.driver}, generation ${info.generation}, ${opts.workers} workers, max depth ${info.maxDepth})`);
 send({ type: 'attached', generation: String(info.generation), pid: process.pid });
 

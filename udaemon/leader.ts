@@ -4,7 +4,7 @@
  * into the shared queue. POLL times out now and then so a stop request is
  * seen; then it closes the queue, and the pool drains what is left.
  */
-import { workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { Channel } from './ioctl.js';
 import { SlotQueue } from './queue.js';
 import { Control, encodeRequest } from './shared.js';
@@ -23,6 +23,8 @@ const queue = new SlotQueue(d.queue);
 const control = new Control(d.workers, d.control);
 const ch = new Channel(d.fd, d.maxArgs);
 
+parentPort!.postMessage({ type: 'ready' });
+control.waitStarted();
 while (!control.stopping) {
   const got = ch.poll(d.pollTimeoutMs);
   if (!got) continue;

@@ -59,7 +59,8 @@ export function decodeRequest(slot: Uint8Array): Request {
 }
 
 const STOP = 0;
-const WORKERS_AT = 1;
+const STARTED = 1;
+const WORKERS_AT = 2;
 const PER_WORKER = 2; // busy-since (hrtime ns, 0 when idle), request id
 
 /** Stop flag and per-worker state, shared by the daemon's threads. */
@@ -81,6 +82,22 @@ export class Control {
 
   stop(): void {
     Atomics.store(this.words, STOP, 1n);
+    Atomics.notify(this.words, STARTED);
+  }
+
+  /** The device is attached: the leader may poll. */
+  start(): void {
+    Atomics.store(this.words, STARTED, 1n);
+    Atomics.notify(this.words, STARTED);
+  }
+
+  /** Waits for start(); false if stop() came first. */
+  waitStarted(): boolean {
+    while (Atomics.load(this.words, STARTED) === 0n) {
+      if (this.stopping) return false;
+      Atomics.wait(this.words, STARTED, 0n, 100);
+    }
+    return !this.stopping;
   }
 
   busy(worker: number, id: bigint, proc: string): void {
