@@ -51,6 +51,12 @@ export interface Config {
   staticCallEstimate: number;
   /** Profile event the hot share is measured in; null: the profile's first event. */
   event: string | null;
+  /**
+   * Which roots pin what they reach: 'all' (every critical root, the default)
+   * or 'atomic' (only interrupt and atomic context; the callees of other roots
+   * are placed by cost, so rarely used code under a data-path entry can move).
+   */
+  closure: 'all' | 'atomic';
   annotations: Record<string, Annotation>;
   /** Keyed `kernel:name` / `user:name`. */
   origins: Record<string, Origin>;
@@ -73,12 +79,13 @@ export function defaultConfig(): Config {
     lpcRoundTripUs: 50,
     staticCallEstimate: 1,
     event: null,
+    closure: 'all',
     annotations: {},
     origins: {},
   };
 }
 
-const TOP_KEYS = ['$schema', 'kernel', 'user', 'thresholds', 'lpcCost', 'lpcRoundTripUs', 'staticCallEstimate', 'event', 'annotations'];
+const TOP_KEYS = ['$schema', 'kernel', 'user', 'thresholds', 'lpcCost', 'lpcRoundTripUs', 'staticCallEstimate', 'event', 'closure', 'annotations'];
 const THRESHOLD_KEYS = ['hotCalls', 'hotShare'];
 const ANNOTATION_KEYS = ['lengthFrom', 'length', 'direction', 'nulTerminated', 'opaque'];
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -140,6 +147,10 @@ export function parseConfig(text: string, file: string): Config {
     const e = root.event;
     if (typeof e !== 'string' || e === '') bad('event', '"event" must be a profile event name such as "Ir"');
     cfg.event = e as string;
+  }
+  if ('closure' in root) {
+    if (root.closure !== 'all' && root.closure !== 'atomic') bad('closure', '"closure" must be "all" or "atomic"');
+    cfg.closure = root.closure as Config['closure'];
   }
   if ('annotations' in root) {
     const a = root.annotations;
@@ -220,6 +231,7 @@ export interface ConfigOverrides {
   hotCalls?: number;
   hotShare?: number;
   event?: string;
+  closure?: string;
 }
 
 const CLI: Origin['file'] = '<command line>';
@@ -254,5 +266,9 @@ export function applyOverrides(config: Config, o: ConfigOverrides): Config {
   if (o.hotCalls !== undefined) out.thresholds.hotCalls = o.hotCalls;
   if (o.hotShare !== undefined) out.thresholds.hotShare = o.hotShare;
   if (o.event !== undefined) out.event = o.event;
+  if (o.closure !== undefined) {
+    if (o.closure !== 'all' && o.closure !== 'atomic') throw new InputError(`--closure: expected "all" or "atomic", got "${o.closure}"`);
+    out.closure = o.closure;
+  }
   return out;
 }

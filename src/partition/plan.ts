@@ -59,6 +59,7 @@ export interface Plan {
     lpcRoundTripUs: number;
     staticCallEstimate: number;
     event: string | null;
+    closure: 'all' | 'atomic';
   };
   profiled: boolean;
   summary: {
@@ -284,6 +285,7 @@ export function partition(graph: CallGraph, config: Config): Plan {
       lpcRoundTripUs: config.lpcRoundTripUs,
       staticCallEstimate: config.staticCallEstimate,
       event: roots.event,
+      closure: config.closure,
     },
     profiled: g.profiled,
     summary: {

@@ -175,8 +175,17 @@ export function computeRoots(graph: CallGraph, g: IndexedGraph, config: Config):
 
   const roots = new Set<number>();
   for (const [i, rs] of reasons) if (rs.some((r) => ROOT_KINDS.has(r.kind) && !(r.kind === 'forced' && r.side === 'user'))) roots.add(i);
-  const reach = closure(g, roots);
+  // Which roots pin what they reach. A spinlock holder stays itself, but only
+  // the calls inside its region (roots of their own) follow it.
+  const spreads = (r: Reason): boolean => {
+    if (r.kind === 'atomic') return r.role === 'called';
+    if (config.closure === 'atomic') return r.kind === 'irq-context' || (r.kind === 'hardware-hot' && r.path === 'atomic');
+    return ROOT_KINDS.has(r.kind) && !(r.kind === 'forced' && r.side === 'user');
+  };
+  const sources = [...roots].filter((i) => reasons.get(i)!.some(spreads));
+  const reach = closure(g, sources);
   const pinned = new Uint8Array(g.n);
+  for (const i of roots) pinned[i] = 1;
   for (const i of reach.order) {
     pinned[i] = 1;
     if (!roots.has(i)) add(i, { kind: 'reachable-from', root: g.ids[reach.root[i]], via: g.ids[reach.parent[i]] });

@@ -26,11 +26,12 @@ describe('config', () => {
         lpcRoundTripUs: 30,
         staticCallEstimate: 2,
         event: 'Ir',
+        closure: 'atomic',
         annotations: { 'drv_write.buf': { lengthFrom: 'count', direction: 'in' }, 'set_name.name': { nulTerminated: true } },
       }),
       'split-driver.json',
     );
-    expect(c).toMatchObject({ kernel: ['a', 'drv.c:b'], user: ['c'], thresholds: { hotCalls: 50, hotShare: 0.25 }, lpcCost: 2.5, lpcRoundTripUs: 30, staticCallEstimate: 2, event: 'Ir' });
+    expect(c).toMatchObject({ kernel: ['a', 'drv.c:b'], user: ['c'], thresholds: { hotCalls: 50, hotShare: 0.25 }, lpcCost: 2.5, lpcRoundTripUs: 30, staticCallEstimate: 2, event: 'Ir', closure: 'atomic' });
     expect(c.annotations['drv_write.buf']).toEqual({ lengthFrom: 'count', direction: 'in' });
     expect(c.origins['kernel:a']).toEqual({ file: 'split-driver.json', line: 1 });
   });

@@ -86,3 +86,40 @@ describe('critical roots', () => {
     expect([...r.roots].map((i) => g.ids[i])).toEqual(['isr']);
   });
 });
+
+describe('closure policy', () => {
+  const spec = () =>
+    makeGraph({
+      functions: [
+        { id: 'holder', holds: [{ lock: 'l', calls: [{ callee: 'inside', line: 12 }] }] },
+        { id: 'inside' },
+        { id: 'after_unlock' },
+        { id: 'dp_write', entry: [{ kind: 'ops', structType: 'file_operations', field: 'write' }] },
+        { id: 'rare_cmd' },
+        { id: 'isr', entry: [{ kind: 'irq', api: 'request_irq' }] },
+        { id: 'isr_helper' },
+      ],
+      calls: [
+        { from: 'holder', to: 'inside' },
+        { from: 'holder', to: 'after_unlock' },
+        { from: 'dp_write', to: 'rare_cmd' },
+        { from: 'isr', to: 'isr_helper' },
+      ],
+    });
+  const pinnedIds = (closure: 'all' | 'atomic'): string[] => {
+    const graph = spec();
+    const g = indexGraph(graph, 1);
+    const r = computeRoots(graph, g, { ...defaultConfig(), closure });
+    return g.ids.filter((_, i) => r.pinned[i]).sort();
+  };
+
+  it('pins a spinlock holder and what it calls under the lock, not what it calls after unlocking', () => {
+    expect(pinnedIds('all')).not.toContain('after_unlock');
+    expect(pinnedIds('all')).toEqual(expect.arrayContaining(['holder', 'inside']));
+  });
+
+  it('with closure "all" pins everything a data-path entry reaches; with "atomic" only interrupt and atomic closures', () => {
+    expect(pinnedIds('all')).toEqual(['dp_write', 'holder', 'inside', 'isr', 'isr_helper', 'rare_cmd']);
+    expect(pinnedIds('atomic')).toEqual(['dp_write', 'holder', 'inside', 'isr', 'isr_helper']);
+  });
+});
