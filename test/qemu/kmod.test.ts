@@ -134,6 +134,8 @@ describe('the LPC core in a guest kernel', () => {
       'REQUEST with bad args pointer -> EFAULT',
       'REQUEST with unterminated name -> EINVAL',
       'REQUEST with NULL struct -> EFAULT',
+      'REQUEST with a struct cut short by an unmapped page -> EFAULT',
+      'REQUEST numbered with another struct size -> ENOTTY',
       'EXEC of a name not exported -> ENOENT',
       'EXEC with more args than the export takes -> EINVAL',
       'EXEC with truncated args, the export refuses them',

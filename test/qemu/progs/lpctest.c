@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -237,6 +238,20 @@ static void test_permissions(void)
 	close(fd);
 }
 
+/* The first half of a struct lpc_msg, followed by an unmapped page. */
+static void *truncated_struct(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *p = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED || munmap(p + page, page)) {
+		printf("not ok mmap: %s\n", strerror(errno));
+		exit(1);
+	}
+	return p + page - sizeof(struct lpc_msg) / 2;
+}
+
 static void test_bad_ioctls(void)
 {
 	struct lpc_attach a = { .abi_version = LPC_ABI_VERSION };
@@ -290,6 +305,10 @@ static void test_bad_ioctls(void)
 		   ioctl(fd, LPC_IOC_REQUEST, &m), EINVAL);
 	expect_err("REQUEST with NULL struct -> EFAULT",
 		   ioctl(fd, LPC_IOC_REQUEST, NULL), EFAULT);
+	expect_err("REQUEST with a struct cut short by an unmapped page -> EFAULT",
+		   ioctl(fd, LPC_IOC_REQUEST, truncated_struct()), EFAULT);
+	expect_err("REQUEST numbered with another struct size -> ENOTTY",
+		   ioctl(fd, _IOWR(LPC_IOC_MAGIC, 0x04, struct lpc_sync), &m), ENOTTY);
 	close(fd);
 }
 
