@@ -92,6 +92,9 @@ describe('the LPC core in a guest kernel', () => {
         lpctest: path.join(work, 'lpctest'),
       },
     });
+    // Informational, for people tuning the harness: boot time and the round trip under TCG.
+    const rt = /^info noop round trip.*$/m.exec(guest.output)?.[0] ?? 'no round trip measured';
+    console.log(`guest: boot ${guest.bootMs} ms, total ${guest.totalMs} ms; ${rt}`);
     for (const line of guest.output.split('\n')) {
       const m = /^(ok|not ok) ([^:]+?)(?:: (.*))?$/.exec(line);
       if (m) results.set(m[2], m[1] === 'ok' ? 'ok' : `FAILED: ${m[3] ?? ''}`);
