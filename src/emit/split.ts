@@ -1,0 +1,260 @@
+/**
+ * What goes where, at the level of the source text: for each function its
+ * side; the moved functions the kernel still calls (each becomes a stub and
+ * a procedure); the kernel functions the moved code calls (each exported
+ * through EXEC_LPC); the kernel data the moved code uses (each shared under
+ * one LPC lock); and the marshalling plan of every crossing.
+ */
+import { InputError, type WarningSink } from '../errors.js';
+import type { Annotation } from '../partition/config.js';
+import type { Plan } from '../partition/plan.js';
+import type { DriverModel, FunctionDef } from '../parse/model.js';
+import { USER_APIS } from './compat.js';
+import { planProcedure, TypeWorld, type ProcPlan } from './marshal.js';
+import type { SourceIndex, TopItem } from './source.js';
+
+export interface FnInfo {
+  fn: FunctionDef;
+  item: TopItem;
+  idx: SourceIndex;
+  side: 'kernel' | 'user';
+}
+
+export interface SharedGlobal {
+  name: string;
+  item: TopItem;
+  idx: SourceIndex;
+  /** LPC lock name (LOCK_LPC/UNLOCK_LPC). */
+  lock: string;
+  size: number;
+}
+
+export interface Split {
+  fns: FnInfo[];
+  byItem: Map<TopItem, FnInfo>;
+  /** Moved functions the kernel half calls: kernel stub + user procedure. */
+  procedures: Map<FnInfo, ProcPlan>;
+  /** Kernel functions the user half calls through EXEC_LPC. */
+  exports: Map<FnInfo, ProcPlan>;
+  /** Variables the user half keeps a copy of. */
+  userVars: Set<TopItem>;
+  /** Variables the kernel half keeps. */
+  kernelVars: Set<TopItem>;
+  shared: SharedGlobal[];
+  /** Per procedure: the shared globals its user-side code touches. */
+  procShared: Map<FnInfo, SharedGlobal[]>;
+  /** Handle types (struct tags) passed as opaque handles. */
+  handleTags: Set<string>;
+  init?: FnInfo;
+  exit?: FnInfo;
+  /** What cannot cross the boundary, each with the moved functions that would have to stay in the kernel to avoid it. */
+  problems: Problem[];
+}
+
+export interface Problem {
+  error: InputError;
+  blame: FnInfo[];
+}
+
+export interface SplitOptions {
+  annotations: Record<string, Annotation>;
+  configName: string;
+  onWarning?: WarningSink;
+}
+
+function bodyOf(info: FnInfo): string {
+  return info.idx.text.slice(info.item.start, info.item.end);
+}
+
+/** Finds each model function's item in the indexed sources. */
+export function locateFunctions(model: DriverModel, plan: Plan, indexes: Map<string, SourceIndex>, warn?: WarningSink): FnInfo[] {
+  const side = new Map(plan.functions.map((f) => [f.id, f.side] as const));
+  const initIds = new Set(model.entryPoints.filter((e) => e.kind === 'module_init' || e.kind === 'module_exit').map((e) => e.function));
+  const out: FnInfo[] = [];
+  for (const fn of model.functions) {
+    const idx = indexes.get(fn.file);
+    if (!idx) continue;
+    const item = idx.items.find((it) => it.kind === 'function' && it.names[0] === fn.name && it.line <= fn.startLine && it.endLine >= fn.startLine);
+    if (!item) throw new InputError(`emit cannot find the definition of ${fn.name} in the file`, fn.file, fn.startLine);
+    let s = side.get(fn.id) ?? 'kernel';
+    if (s === 'user' && initIds.has(fn.id)) {
+      // Module init and exit must run in the kernel; the kernel half runs init once the daemon attaches.
+      warn?.({ file: fn.file, line: fn.startLine, message: `${fn.name} is the module's init or exit: it stays in the kernel half, which runs it once the daemon attaches (its callees follow the plan)` });
+      s = 'kernel';
+    }
+    out.push({ fn, item, idx, side: s });
+  }
+  return out;
+}
+
+export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld, opts: SplitOptions): Split {
+  const byItem = new Map(fns.map((f) => [f.item, f] as const));
+  const byId = new Map(fns.map((f) => [f.fn.id, f] as const));
+  const defined = new Set(model.functions.map((f) => f.id));
+
+  // Resolve a name used in a file to the function it means: a static in that file, else a global one.
+  const globalFn = new Map<string, FnInfo>();
+  for (const f of fns) if (!f.fn.isStatic) globalFn.set(f.fn.name, f);
+  const fnFor = (name: string, idx: SourceIndex): FnInfo | undefined => {
+    const local = fns.find((f) => f.idx === idx && f.fn.name === name);
+    return local ?? globalFn.get(name);
+  };
+  // Variables likewise: file-scope statics first, then globals.
+  const allVars: { item: TopItem; idx: SourceIndex }[] = [];
+  for (const idx of new Set(fns.map((f) => f.idx))) for (const it of idx.items) if (it.kind === 'variable') allVars.push({ item: it, idx });
+  const varFor = (name: string, idx: SourceIndex): { item: TopItem; idx: SourceIndex } | undefined =>
+    allVars.find((v) => v.idx === idx && v.item.names.includes(name)) ?? allVars.find((v) => !v.item.isStatic && v.item.names.includes(name));
+
+  // The user side: moved functions and everything they mention.
+  const userFns = fns.filter((f) => f.side === 'user');
+  const exportsSet = new Set<FnInfo>();
+  const userVars = new Set<TopItem>();
+  const userVarIdx = new Map<TopItem, SourceIndex>();
+  const work: { refs: Set<string>; idx: SourceIndex }[] = userFns.map((f) => ({ refs: f.item.refs, idx: f.idx }));
+  while (work.length > 0) {
+    const { refs, idx } = work.pop()!;
+    for (const r of refs) {
+      const f = fnFor(r, idx);
+      if (f) {
+        if (f.side === 'kernel') exportsSet.add(f);
+        continue;
+      }
+      const v = varFor(r, idx);
+      if (v && !userVars.has(v.item)) {
+        userVars.add(v.item);
+        userVarIdx.set(v.item, v.idx);
+        work.push({ refs: v.item.refs, idx: v.idx });
+      }
+    }
+  }
+
+  const problems: Problem[] = [];
+  // Kernel APIs the moved code calls must exist in user space.
+  for (const c of model.calls) {
+    const caller = byId.get(c.caller);
+    if (!caller || caller.side !== 'user' || defined.has(c.callee)) continue;
+    if (USER_APIS.has(c.callee)) continue;
+    problems.push({
+      error: new InputError(
+        `${caller.fn.name} moves to user space but calls ${c.callee}, a kernel service with no user-space equivalent; keep ${caller.fn.name} in the kernel (--kernel ${caller.fn.name})`,
+        c.file,
+        c.line,
+      ),
+      blame: [caller],
+    });
+  }
+
+  // The kernel side: kept functions, statements and every variable they mention.
+  const kernelVars = new Set<TopItem>();
+  const procSet = new Set<FnInfo>();
+  const kwork: { refs: Set<string>; idx: SourceIndex }[] = [];
+  for (const f of fns) if (f.side === 'kernel') kwork.push({ refs: f.item.refs, idx: f.idx });
+  for (const idx of new Set(fns.map((f) => f.idx))) {
+    for (const it of idx.items) {
+      if (it.kind === 'statement' && !/^\s*module_(init|exit)\s*\(/.test(idx.text.slice(it.start, it.end))) kwork.push({ refs: it.refs, idx });
+      if (it.kind === 'variable' && !it.isStatic) {
+        kernelVars.add(it);
+        kwork.push({ refs: it.refs, idx });
+      }
+    }
+  }
+  while (kwork.length > 0) {
+    const { refs, idx } = kwork.pop()!;
+    for (const r of refs) {
+      const f = fnFor(r, idx);
+      if (f) {
+        if (f.side === 'user') procSet.add(f);
+        continue;
+      }
+      const v = varFor(r, idx);
+      if (v && !kernelVars.has(v.item)) {
+        kernelVars.add(v.item);
+        kwork.push({ refs: v.item.refs, idx: v.idx });
+      }
+    }
+  }
+
+  const ctx = { world, annotations: opts.annotations, configName: opts.configName };
+  const procedures = new Map<FnInfo, ProcPlan>();
+  const exportsMap = new Map<FnInfo, ProcPlan>();
+  const names = new Set<string>();
+  const unique = (f: FnInfo): void => {
+    if (names.has(f.fn.name)) throw new InputError(`two functions named ${f.fn.name} cross the boundary; LPC names must be unique (rename one, or keep both on one side)`, f.fn.file, f.fn.startLine);
+    names.add(f.fn.name);
+  };
+  const attempt = (f: FnInfo, blame: FnInfo[], into: Map<FnInfo, ProcPlan>): void => {
+    try {
+      unique(f);
+      into.set(f, planProcedure(f.fn, bodyOf(f), ctx));
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      problems.push({ error: e, blame });
+    }
+  };
+  for (const f of [...procSet].sort((a, b) => a.fn.id.localeCompare(b.fn.id))) attempt(f, [f], procedures);
+  for (const f of [...exportsSet].sort((a, b) => a.fn.id.localeCompare(b.fn.id))) {
+    attempt(f, userFns.filter((u) => [...u.item.refs].some((r) => fnFor(r, u.idx) === f)), exportsMap);
+  }
+  const handleTags = new Set<string>();
+  for (const p of [...procedures.values(), ...exportsMap.values()]) for (const q of p.params) if (q.handleTag) handleTags.add(q.handleTag);
+
+  // Kernel data the moved code uses: copied under an LPC lock, unless it is const (then both halves have it).
+  const shared: SharedGlobal[] = [];
+  const sharedByItem = new Map<TopItem, SharedGlobal>();
+  for (const item of userVars) {
+    if (item.isConst) continue;
+    const idx = userVarIdx.get(item)!;
+    const name = item.names[0];
+    const m = /^(.*?)((?: \*)*)((?:\[[^\]]*\])*)$/.exec(item.varType ?? '')!;
+    const dims = [...m[3].matchAll(/\[([^\]]*)\]/g)].map((x) => x[1]);
+    const l = world.layout(m[1], m[2].length / 2, dims);
+    const users = userFns.filter((f) => f.item.refs.has(name)).map((f) => f.fn.name);
+    const blame = userFns.filter((f) => f.item.refs.has(name));
+    if (!l.plain || l.size === 0) {
+      problems.push({
+        error: new InputError(
+          `${users.join(', ') || 'the moved code'} uses ${name} (${item.varType}), which cannot be copied to user space: ${l.why}; keep ${users[0] ?? 'it'} in the kernel (--kernel ${users[0] ?? name})`,
+          idx.file,
+          item.line,
+        ),
+        blame,
+      });
+      continue;
+    }
+    if (item.names.length > 1) {
+      problems.push({ error: new InputError(`declare ${item.names.join(', ')} one per line: each shared variable gets its own lock`, idx.file, item.line), blame });
+      continue;
+    }
+    const g: SharedGlobal = { name, item, idx, lock: name, size: l.size };
+    shared.push(g);
+    sharedByItem.set(item, g);
+  }
+
+  // Which shared data each procedure's user-side code (its moved callees included) reaches.
+  const procShared = new Map<FnInfo, SharedGlobal[]>();
+  for (const p of procedures.keys()) {
+    const seen = new Set<FnInfo>([p]);
+    const stack = [p];
+    const found = new Set<SharedGlobal>();
+    while (stack.length > 0) {
+      const f = stack.pop()!;
+      for (const r of f.item.refs) {
+        const g = fnFor(r, f.idx);
+        if (g && g.side === 'user' && !seen.has(g)) {
+          seen.add(g);
+          stack.push(g);
+        }
+        const v = varFor(r, f.idx);
+        const s = v ? sharedByItem.get(v.item) : undefined;
+        if (s) found.add(s);
+      }
+    }
+    procShared.set(p, [...found]);
+  }
+
+  const entry = (kind: string): FnInfo | undefined => {
+    const e = model.entryPoints.find((x) => x.kind === kind);
+    return e ? byId.get(e.function) : undefined;
+  };
+  return { fns, byItem, procedures, exports: exportsMap, userVars, kernelVars, shared, procShared, handleTags, init: entry('module_init'), exit: entry('module_exit'), problems };
+}
