@@ -60,6 +60,7 @@ export type EntryKind =
   | 'work'
   | 'tasklet'
   | 'napi'
+  | 'urb_complete' // usb_fill_*_urb completion handler: runs in interrupt context
   | 'address_taken';
 
 export interface EntryPoint {

@@ -1,0 +1,459 @@
+/**
+ * One file: sanitize, parse, and collect its facts in a single TreeCursor walk (reading
+ * cursor.nodeType is far cheaper than materialising SyntaxNodes, so nodes are created
+ * only for the few constructs that need a closer look). Lock regions are then walked
+ * structurally, only in the functions that touch a lock.
+ */
+import { createRequire } from 'node:module';
+import type Parser from 'tree-sitter';
+import { InputError } from '../errors.js';
+import { LOCK_DEFINERS, REGISTRATIONS, lockApi } from './apis.js';
+import type { FileFacts, RawCallKind, RawFunction } from './facts.js';
+import { walkLocks } from './locks.js';
+import type { Param } from './model.js';
+import { sanitize, type Annotation } from './sanitize.js';
+import { declaratorName, normalizeSpace, normalizeType, stripValue } from './syntax.js';
+
+type SyntaxNode = Parser.SyntaxNode;
+
+const require = createRequire(import.meta.url);
+let parser: Parser | undefined;
+function getParser(): Parser {
+  if (parser === undefined) {
+    const TreeSitter = require('tree-sitter') as typeof Parser;
+    parser = new TreeSitter();
+    parser.setLanguage(require('tree-sitter-c'));
+  }
+  return parser;
+}
+
+/** Node type names by id, filled as they are met (cursor.nodeType allocates a string per call). */
+const typeNames: string[] = [];
+const NEEDS_FIELD = new Set(['identifier', 'field_expression', 'subscript_expression', 'parenthesized_expression', 'pointer_expression']);
+/** Subtrees that hold no calls, references or stores: not descended into. */
+const OPAQUE = new Set([
+  'string_literal', 'concatenated_string', 'char_literal', 'number_literal', 'enumerator_list', 'field_declaration_list',
+  'type_descriptor', 'primitive_type', 'sized_type_specifier', 'type_identifier', 'field_identifier', 'comment',
+]);
+const INLINE = new Set(['inline', '__inline', '__inline__']);
+/** Wrappers through which an identifier is still the value being stored or written. */
+const LVALUE_WRAPPERS = new Set(['field_expression', 'subscript_expression', 'parenthesized_expression', 'pointer_expression']);
+
+export function extractFile(file: string, src: string): FileFacts {
+  const nul = src.indexOf('\0');
+  if (nul >= 0) throw new InputError('not C source: the file contains binary data', file, lineOf(src, nul));
+  const san = sanitize(src);
+  const text = san.text;
+  const tree = getParser().parse(text, null, { bufferSize: text.length * 2 + 1024 });
+
+  const facts: FileFacts = {
+    file,
+    functions: [],
+    calls: [],
+    refs: [],
+    stores: [],
+    localAssigns: [],
+    globals: [],
+    defines: san.defines,
+    regions: [],
+    protoAnnotations: [],
+    diagnostics: san.dropped.map((d) => ({ line: d.line, message: d.message })),
+  };
+  const lockWork: { fn: number; node: SyntaxNode; annotations: Annotation[] }[] = [];
+  const fnNodes: SyntaxNode[] = [];
+  const needsLock: boolean[] = [];
+  const locals: Set<string>[] = [];
+  const refSeen = new Set<string>();
+
+  const types: string[] = [];
+  const fields: string[] = [];
+  const fnStack: { idx: number; depth: number }[] = [];
+  let errorDepth = -1;
+  let errorChars = 0;
+  let firstErrorLine = 0;
+
+  const hasError = tree.rootNode.hasError;
+  const cursor = tree.walk();
+  let depth = 0;
+  for (;;) {
+    while (fnStack.length > 0 && fnStack[fnStack.length - 1].depth >= depth) fnStack.pop();
+    if (errorDepth >= depth) errorDepth = -1;
+    const typeId = cursor.nodeTypeId;
+    const type = typeNames[typeId] ?? (typeNames[typeId] = cursor.nodeType);
+    types[depth] = type;
+    // Field names cost a native call each: fetch them only where a rule reads them.
+    fields[depth] = NEEDS_FIELD.has(type) ? cursor.currentFieldName ?? '' : '';
+    const fn = fnStack.length > 0 ? fnStack[fnStack.length - 1].idx : -1;
+
+    switch (type) {
+      case 'identifier': {
+        const parent = types[depth - 1];
+        const field = fields[depth];
+        if (field === 'function' && parent === 'call_expression') break;
+        if (field === 'name') break; // an enumerator or a macro type's name
+        if (field === 'declarator' || parent === 'macro_type_specifier') {
+          if (fn >= 0) locals[fn].add(cursor.nodeText);
+          break;
+        }
+        const name = cursor.nodeText;
+        // ALL_CAPS names are macros and enum constants, never functions or variables here.
+        if (/^[A-Z0-9_]+$/.test(name) || (fn >= 0 && locals[fn].has(name))) break;
+        const write = isWrite(types, fields, depth);
+        const key = `${fn}\0${name}\0${write}`;
+        if (!refSeen.has(key)) {
+          refSeen.add(key);
+          facts.refs.push({ fn, name, line: cursor.startPosition.row + 1, write });
+        }
+        break;
+      }
+      case 'call_expression':
+        recordCall(fn);
+        break;
+      case 'function_definition': {
+        const node = cursor.currentNode;
+        const decl = functionDeclarator(node.childForFieldName('declarator'));
+        const nameNode = decl?.childForFieldName('declarator');
+        if (fn >= 0 || decl === null || nameNode?.type !== 'identifier') {
+          // An iteration macro the sanitizer did not catch: its body belongs to the enclosing function.
+          facts.diagnostics.push({
+            line: node.startPosition.row + 1,
+            message: fn >= 0 ? 'nested function definition (unrecognised statement macro): body attributed to the enclosing function' : 'function definition without a recognisable name',
+          });
+          break;
+        }
+        const idx = facts.functions.length;
+        facts.functions.push(describeFunction(node, decl, nameNode.text, src));
+        fnNodes.push(node);
+        needsLock.push(false);
+        locals.push(new Set(facts.functions[idx].params.map((p) => p.name).filter((p) => p !== '')));
+        fnStack.push({ idx, depth });
+        break;
+      }
+      case 'declaration':
+        if (depth === 1) fileScopeDeclaration(cursor.currentNode);
+        break;
+      case 'initializer_pair':
+        initializerPair(cursor.currentNode, fn);
+        break;
+      case 'assignment_expression':
+        assignment(fn);
+        break;
+      case 'init_declarator':
+        if (fn >= 0) localInit(fn);
+        break;
+      case 'ERROR':
+        if (errorDepth < 0) {
+          errorDepth = depth;
+          errorChars += cursor.endIndex - cursor.startIndex;
+          const line = cursor.startPosition.row + 1;
+          if (firstErrorLine === 0) firstErrorLine = line;
+          const snippet = normalizeSpace(cursor.nodeText).slice(0, 60);
+          facts.diagnostics.push({ line, message: `unparsed code: ${snippet}` });
+        }
+        break;
+      default:
+        if (hasError && cursor.nodeIsMissing) facts.diagnostics.push({ line: cursor.startPosition.row + 1, message: `missing ${type} inserted by the parser` });
+    }
+
+    if (!OPAQUE.has(type) && cursor.gotoFirstChild()) {
+      depth++;
+      continue;
+    }
+    let done = false;
+    while (!cursor.gotoNextSibling()) {
+      if (!cursor.gotoParent()) {
+        done = true;
+        break;
+      }
+      depth--;
+    }
+    if (done) break;
+  }
+
+  const code = text.replace(/\s+/g, '').length;
+  // Real kernel headers can be 84% ERROR (mdio-cavium.h bitfield macros); prose is over 98%.
+  if (code > 200 && errorChars > 0.9 * text.length && facts.functions.length === 0) {
+    throw new InputError('not C source: the parser could make sense of almost none of it', file, firstErrorLine);
+  }
+
+  for (const a of san.annotations) {
+    const idx = fnNodes.findIndex((n) => n.startIndex <= a.offset && a.offset < (n.childForFieldName('body')?.startIndex ?? n.endIndex));
+    if (idx >= 0) {
+      needsLock[idx] = true;
+      const w = lockWork.find((x) => x.fn === idx);
+      if (w) w.annotations.push(a);
+      else lockWork.push({ fn: idx, node: fnNodes[idx], annotations: [a] });
+    } else {
+      const name = prototypeNameBefore(tree.rootNode, a.offset);
+      if (name !== null) facts.protoAnnotations.push({ name, kind: a.kind, lock: a.lock });
+    }
+  }
+  for (const g of san.scopedGuards) {
+    const idx = fnNodes.findIndex((n) => n.startIndex <= g && g < n.endIndex);
+    if (idx >= 0) needsLock[idx] = true;
+  }
+  const guards = new Set(san.scopedGuards);
+  needsLock.forEach((need, idx) => {
+    if (need && !lockWork.some((w) => w.fn === idx)) lockWork.push({ fn: idx, node: fnNodes[idx], annotations: [] });
+  });
+  for (const w of lockWork) walkLocks(w.node, w.fn, facts, w.annotations, guards);
+  facts.functions.forEach((f, i) => (f.locals = [...locals[i]]));
+  return facts;
+
+  function recordCall(fn: number): void {
+    const off = cursor.startIndex;
+    const line = cursor.startPosition.row + 1;
+    cursor.gotoFirstChild();
+    const ftype = cursor.nodeType;
+    let kind: RawCallKind = 'other';
+    let name = '';
+    const text = cursor.nodeText;
+    if (ftype === 'identifier') {
+      kind = 'direct';
+      name = text;
+    } else if (ftype === 'field_expression') {
+      kind = 'field';
+      name = lastFieldIdentifier();
+    } else if (ftype === 'parenthesized_expression') {
+      const inner = stripValue(cursor.currentNode);
+      if (inner?.type === 'identifier') {
+        kind = 'pointer';
+        name = inner.text;
+      } else if (inner?.type === 'field_expression') {
+        kind = 'field';
+        name = inner.childForFieldName('field')?.text ?? '';
+      }
+    } else if (ftype === 'subscript_expression') kind = 'subscript';
+    else if (ftype === 'call_expression') {
+      kind = 'call';
+      if (/^guard\s*\(/.test(text) && fn >= 0) needsLock[fn] = true;
+    }
+    cursor.gotoParent();
+    // guard(cls)(&lock) is a lock, not a call; the lock walk reads it.
+    if ((kind === 'direct' && name === 'guard') || (kind === 'call' && /^guard\s*\(/.test(text))) return;
+    const call: FileFacts['calls'][number] = { fn, off, line, kind, name, text: normalizeSpace(text) };
+    if (kind === 'direct') {
+      if (fn >= 0 && lockApi(name) !== undefined) needsLock[fn] = true;
+      const definer = LOCK_DEFINERS[name];
+      if (REGISTRATIONS[name] !== undefined || (definer !== undefined && fn < 0)) {
+        const argsNode = cursor.currentNode.childForFieldName('arguments');
+        call.args = (argsNode?.namedChildren ?? []).map((a) => {
+          const v = stripValue(a);
+          return v?.type === 'identifier' ? v.text : null;
+        });
+        if (definer !== undefined && fn < 0 && call.args[0]) {
+          const before = src.slice(Math.max(0, off - 40), off);
+          facts.globals.push({ name: call.args[0], isStatic: /\bstatic\s*$/.test(before), type: name, line, lockClass: definer });
+        }
+      }
+    }
+    facts.calls.push(call);
+  }
+
+  /** With the cursor on a field_expression: its field name. */
+  function lastFieldIdentifier(): string {
+    let name = '';
+    if (cursor.gotoFirstChild()) {
+      do {
+        if (cursor.currentFieldName === 'field') name = cursor.nodeText;
+      } while (cursor.gotoNextSibling());
+      cursor.gotoParent();
+    }
+    return name;
+  }
+
+  /** With the cursor on a child: the identifier it stores (`f`, `&f`, `(void *)f`), or null. */
+  function storedIdentifier(fn: number): string | null {
+    const t = cursor.nodeType;
+    if (t === 'identifier') {
+      const name = cursor.nodeText;
+      // Locals and constants are never function names: skip them without building nodes.
+      return /^[A-Z0-9_]+$/.test(name) || (fn >= 0 && locals[fn].has(name)) ? null : name;
+    }
+    if (t !== 'pointer_expression' && t !== 'cast_expression' && t !== 'parenthesized_expression') return null;
+    const v = stripValue(cursor.currentNode);
+    return v?.type === 'identifier' ? v.text : null;
+  }
+
+  function assignment(fn: number): void {
+    const line = cursor.startPosition.row + 1;
+    cursor.gotoFirstChild();
+    let field = '';
+    let variable = '';
+    let value: string | null = null;
+    do {
+      const f = cursor.currentFieldName;
+      if (f === 'left') {
+        if (cursor.nodeType === 'field_expression') field = lastFieldIdentifier();
+        else if (cursor.nodeType === 'identifier') variable = cursor.nodeText;
+        else break;
+      } else if (f === 'right') value = storedIdentifier(fn);
+    } while (cursor.gotoNextSibling());
+    cursor.gotoParent();
+    if (value === null) return;
+    if (field !== '') facts.stores.push({ fn, field, value, line, fromInit: false });
+    else if (variable !== '' && fn >= 0) facts.localAssigns.push({ fn, variable, value, line });
+  }
+
+  function localInit(fn: number): void {
+    const line = cursor.startPosition.row + 1;
+    cursor.gotoFirstChild();
+    let variable: string | null = null;
+    let value: string | null = null;
+    do {
+      const f = cursor.currentFieldName;
+      if (f === 'declarator') variable = cursor.nodeType === 'identifier' ? cursor.nodeText : declaratorName(cursor.currentNode);
+      else if (f === 'value') value = storedIdentifier(fn);
+    } while (cursor.gotoNextSibling());
+    cursor.gotoParent();
+    if (value !== null && variable !== null) facts.localAssigns.push({ fn, variable, value, line });
+  }
+
+  function initializerPair(node: SyntaxNode, fn: number): void {
+    const value = stripValue(node.childForFieldName('value'));
+    if (value?.type !== 'identifier') return;
+    const path: string[] = [];
+    for (const d of node.childrenForFieldName('designator')) {
+      if (d.type === 'field_designator') path.push(d.text.replace(/^\s*\.\s*/, ''));
+    }
+    if (path.length === 0) return;
+    // Walk out through nested lists (`.driver = { .pm = &x }`) to the declaration's struct type.
+    let structType: string | undefined;
+    for (let p = node.parent; p !== null; p = p.parent) {
+      if (p.type === 'initializer_pair') {
+        const outer = p.childrenForFieldName('designator').filter((d) => d.type === 'field_designator');
+        path.unshift(...outer.map((d) => d.text.replace(/^\s*\.\s*/, '')));
+      } else if (p.type === 'declaration') {
+        const t = p.childForFieldName('type');
+        if (t?.type === 'struct_specifier' || t?.type === 'union_specifier') structType = t.childForFieldName('name')?.text;
+        else if (t?.type === 'type_identifier') structType = t.text;
+        break;
+      } else if (p.type === 'function_definition' || p.type === 'compound_statement') break;
+    }
+    facts.stores.push({ fn, field: path.join('.'), value: value.text, line: node.startPosition.row + 1, structType, fromInit: true });
+  }
+
+  function fileScopeDeclaration(node: SyntaxNode): void {
+    let isStatic = false;
+    let skip = false;
+    for (const c of node.children) {
+      if (c.type === 'storage_class_specifier') {
+        if (c.text === 'static') isStatic = true;
+        if (c.text === 'extern') skip = true;
+      }
+    }
+    const typeNode = node.childForFieldName('type');
+    if (skip || typeNode === null) return;
+    for (const d of node.childrenForFieldName('declarator')) {
+      if (functionDeclarator(d) !== null) continue; // a prototype
+      const name = declaratorName(d);
+      if (name === null) continue;
+      const decl = d.type === 'init_declarator' ? d.childForFieldName('declarator') : d;
+      const stars = decl?.type === 'pointer_declarator' ? decl.text.replace(/[^*].*$/s, '') : '';
+      facts.globals.push({
+        name,
+        isStatic,
+        type: normalizeType(`${typeNode.text} ${stars}`),
+        line: d.startPosition.row + 1,
+      });
+    }
+  }
+}
+
+function describeFunction(node: SyntaxNode, decl: SyntaxNode, name: string, src: string): RawFunction {
+  let isStatic = false;
+  let isInline = false;
+  for (const c of node.children) {
+    if (c.type === 'storage_class_specifier' || c.type === 'type_qualifier') {
+      if (c.text === 'static') isStatic = true;
+      if (INLINE.has(c.text)) isInline = true;
+    }
+  }
+  let stars = '';
+  for (let d = node.childForFieldName('declarator'); d !== null && d !== decl; d = d.childForFieldName('declarator')) {
+    if (d.type === 'pointer_declarator') stars += '*';
+  }
+  const params: Param[] = [];
+  for (const p of decl.childForFieldName('parameters')?.namedChildren ?? []) {
+    if (p.type === 'variadic_parameter') {
+      params.push({ name: '', type: '...' });
+      continue;
+    }
+    if (p.type !== 'parameter_declaration') continue;
+    const nameNode = declaratorIdentifier(p.childForFieldName('declarator'));
+    const whole = src.slice(p.startIndex, p.endIndex);
+    const type = nameNode === null
+      ? whole
+      : src.slice(p.startIndex, nameNode.startIndex) + src.slice(nameNode.endIndex, p.endIndex);
+    if (nameNode === null && /^\s*void\s*$/.test(whole)) continue;
+    params.push({ name: nameNode?.text ?? '', type: normalizeType(type) });
+  }
+  return {
+    name,
+    isStatic,
+    isInline,
+    startLine: node.startPosition.row + 1,
+    endLine: node.endPosition.row + 1,
+    returnType: normalizeType(`${node.childForFieldName('type')?.text ?? ''} ${stars}`),
+    params,
+    acquires: [],
+    releases: [],
+    locals: [],
+  };
+}
+
+/** Follows pointer/parenthesized/attributed declarators to the function_declarator, if any. */
+function functionDeclarator(d: SyntaxNode | null): SyntaxNode | null {
+  while (d !== null) {
+    if (d.type === 'function_declarator') {
+      // `int (*f(void))(int)` returns a function pointer; the name sits in the inner declarator.
+      const inner = d.childForFieldName('declarator');
+      if (inner !== null && inner.type !== 'identifier') {
+        const deeper = functionDeclarator(inner);
+        if (deeper !== null) return deeper;
+      }
+      return d;
+    }
+    if (d.type !== 'pointer_declarator' && d.type !== 'parenthesized_declarator' && d.type !== 'attributed_declarator') return null;
+    d = d.childForFieldName('declarator') ?? d.namedChildren.find((c) => c.type.endsWith('declarator')) ?? null;
+  }
+  return null;
+}
+
+function declaratorIdentifier(d: SyntaxNode | null): SyntaxNode | null {
+  while (d !== null) {
+    if (d.type === 'identifier') return d;
+    d = d.childForFieldName('declarator') ?? d.namedChildren.find((c) => c.type.endsWith('declarator') || c.type === 'identifier') ?? null;
+  }
+  return null;
+}
+
+/** Whether the identifier at `depth` is written: the target of an assignment or ++/--. */
+function isWrite(types: string[], fields: string[], depth: number): boolean {
+  let d = depth;
+  while (d > 1 && LVALUE_WRAPPERS.has(types[d - 1]) && (fields[d] === 'argument' || types[d - 1] === 'parenthesized_expression')) d--;
+  const parent = types[d - 1];
+  return (parent === 'assignment_expression' && fields[d] === 'left') || parent === 'update_expression';
+}
+
+/** For an annotation outside any function body: the name of the prototype it follows. */
+function prototypeNameBefore(root: SyntaxNode, offset: number): string | null {
+  const node = root.descendantForIndex(Math.max(0, offset - 1));
+  for (let p: SyntaxNode | null = node; p !== null; p = p.parent) {
+    if (p.type === 'declaration') {
+      for (const d of p.childrenForFieldName('declarator')) {
+        const f = functionDeclarator(d);
+        const id = f?.childForFieldName('declarator');
+        if (id?.type === 'identifier') return id.text;
+      }
+      return null;
+    }
+  }
+  return null;
+}
+
+function lineOf(src: string, offset: number): number {
+  let line = 1;
+  for (let i = src.indexOf('\n'); i >= 0 && i < offset; i = src.indexOf('\n', i + 1)) line++;
+  return line;
+}
