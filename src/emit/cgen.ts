@@ -244,7 +244,7 @@ export function calleeWrapper(plan: ProcPlan, fnName: string, prefix: string, ar
   if (handles.length > 0) {
     // Declared late to keep them beside their checks; hoisted into the declarations below.
     for (const p of handles) {
-      L.splice(2, 0, `${TAB}${ptrType(p)} lpc_${p.name};`);
+      L.splice(2, 0, `${TAB}${ptrType(p).replace(/\s*\*$/, ' *')}lpc_${p.name};`);
       L.push(`${TAB}lpc_${p.name} = lpc_handle_get_${p.handleTag}(a->${p.name});`);
       L.push(`${TAB}if (!lpc_${p.name})`);
       L.push(`${TAB}${TAB}return -EINVAL;`);

@@ -277,14 +277,17 @@ function hint(fn: FunctionDef, p: Param, ann: string, ctx: MarshalContext): stri
 /** Is the parameter dereferenced in the body (p->x, *p, p[i])? Then it cannot be an opaque handle. */
 function dereferences(body: string, name: string): boolean {
   const n = name.replace(/\W/g, '');
+  body = body.slice(body.indexOf('{') + 1);
   return new RegExp(`\\b${n}\\s*(->|\\[)|\\*\\s*${n}\\b`).test(body);
 }
 
 /**
  * Plans how one function's parameters and result cross the boundary.
  * `body` is the function's source text (to refuse handles it dereferences).
+ * A procedure runs in user space; an export is a kernel function the user
+ * half runs through EXEC, whose kernel-object pointers arrive as handles.
  */
-export function planProcedure(fn: FunctionDef, body: string, ctx: MarshalContext): ProcPlan {
+export function planProcedure(fn: FunctionDef, body: string, ctx: MarshalContext, role: 'procedure' | 'export' = 'procedure'): ProcPlan {
   const world = ctx.world;
   const fail = (msg: string): never => {
     throw new InputError(`${fn.name} cannot cross the kernel/user boundary: ${msg}`, fn.file, fn.startLine);
@@ -308,9 +311,11 @@ export function planProcedure(fn: FunctionDef, body: string, ctx: MarshalContext
       params.push({ name: p.name, type: p.type, ...x });
     };
     if (t.funcPtr) fail(`parameter "${p.name}" is a function pointer (${p.type}), which user space cannot call; keep ${fn.name} in the kernel (--kernel ${fn.name})`);
-    if (ann.opaque) {
+    // A kernel function run through EXEC gets kernel objects only as handles the user half was given.
+    const kernelObject = role === 'export' && t.pointers === 1 && /^(struct|union) /.test(t.base) && !world.baseLayout(t.base).plain;
+    if (ann.opaque || kernelObject) {
       if (t.pointers !== 1) fail(`parameter "${p.name}" (${p.type}) is annotated opaque but is not a single pointer`);
-      if (dereferences(body, p.name)) {
+      if (role === 'procedure' && dereferences(body, p.name)) {
         fail(`parameter "${p.name}" (${p.type}) is annotated opaque, but ${fn.name} dereferences it; keep ${fn.name} in the kernel (--kernel ${fn.name})`);
       }
       const tag = /^(?:struct|union)\s+(\w+)$/.exec(t.base)?.[1] ?? t.base.replace(/\W+/g, '_');

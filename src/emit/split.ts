@@ -185,7 +185,7 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
   const attempt = (f: FnInfo, blame: FnInfo[], into: Map<FnInfo, ProcPlan>): void => {
     try {
       unique(f);
-      into.set(f, planProcedure(f.fn, bodyOf(f), ctx));
+      into.set(f, planProcedure(f.fn, bodyOf(f), ctx, into === exportsMap ? 'export' : 'procedure'));
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       problems.push({ error: e, blame });
