@@ -75,6 +75,8 @@ ${call('js_bump7', 'js_bump_counter', pair(7n, 0n), 8)}
 ${call('kcounter', 'kcounter', '', 8)}
 ${call('sem', 'sem_cycle', '', 8)}
 ${call('unknown', 'no_such_procedure', '', 8)}
+${call('warmup', 'nop', '', 0, 300)}
+${call('warmup_js', 'js_nop', '', 0, 300)}
 ${call('rt_c', 'nop', '', 0, 300)}
 ${call('rt_js', 'js_nop', '', 0, 300)}
 ${call('rt_exec', 'sum_via_kernel', pair(1n, 2n), 8, 300)}
