@@ -70,14 +70,16 @@ export function resolveCalls(all: FileFacts[], index: FunctionIndex, macros: Mac
         } else if (c.kind === 'direct' && macros.lookup(c.name, file) !== undefined) {
           for (const leaf of macros.leaves(c.name, file)) add(index.resolve(leaf.name, file) ?? leaf.name, 'macro', leaf.chain.join(' -> '));
         } else if (c.kind === 'direct') add(c.name, 'direct');
-        else miss('call through a function pointer that is not a local variable');
+        // `(u32)(x)` parses as a call of `(u32)`: a cast through a typedef, not a call.
+        else if (c.text.includes('*')) miss('call through a function pointer that is not a local variable');
       } else if (c.kind === 'field') {
         const targets = fieldTargets.get(c.name);
         if (targets === undefined || targets.size === 0) miss(`no input function is stored into a member named ${c.name}`);
         else for (const t of targets) add(t, 'field', c.name);
       } else if (c.kind === 'subscript') miss('call through a table of function pointers');
       else if (c.kind === 'call') miss('call of a function pointer returned by a call');
-      else miss('callee expression not understood');
+      // `"text" MACRO(x)` parses as a call of a string: string pasting, not a call.
+      else if (!c.text.startsWith('"')) miss('callee expression not understood');
       if (callees.length > 0) at.set(`${file}\0${c.off}`, callees);
     }
   }

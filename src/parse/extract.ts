@@ -97,7 +97,7 @@ export function extractFile(file: string, src: string): FileFacts {
         }
         const name = cursor.nodeText;
         // ALL_CAPS names are macros and enum constants, never functions or variables here.
-        if (/^[A-Z0-9_]+$/.test(name) || (fn >= 0 && locals[fn].has(name))) break;
+        if (name === '' || /^[A-Z0-9_]+$/.test(name) || (fn >= 0 && locals[fn].has(name))) break;
         const write = isWrite(types, fields, depth);
         const key = `${fn}\0${name}\0${write}`;
         if (!refSeen.has(key)) {
@@ -151,9 +151,8 @@ export function extractFile(file: string, src: string): FileFacts {
           facts.diagnostics.push({ line, message: `unparsed code: ${snippet}` });
         }
         break;
-      default:
-        if (hasError && cursor.nodeIsMissing) facts.diagnostics.push({ line: cursor.startPosition.row + 1, message: `missing ${type} inserted by the parser` });
     }
+    if (hasError && cursor.nodeIsMissing) facts.diagnostics.push({ line: cursor.startPosition.row + 1, message: `missing ${type} inserted by the parser` });
 
     if (!OPAQUE.has(type) && cursor.gotoFirstChild()) {
       depth++;
