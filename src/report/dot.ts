@@ -8,6 +8,7 @@
  * plan.functions[i], `call-<k>` for the k-th call edge shown, `data-<j>` for
  * plan.shared[j]. The HTML report finds nodes by them.
  */
+import path from 'node:path';
 import type { CallGraph, EdgeAttrs } from '../graph/model.js';
 import { estimatedCalls } from '../partition/indexed.js';
 import type { Plan, PlanFunction } from '../partition/plan.js';
@@ -39,6 +40,9 @@ export const MAX_EDGES = 700;
  * on Debian), so labels fit their boxes.
  */
 const FONT = 'Arial';
+
+/** Links drawn from one shared item: a structure every function touches would otherwise bury the picture. */
+const MAX_DATA_LINKS = 8;
 
 /** Above this many functions Graphviz is told to search less for the tidiest layout. */
 const QUICK_LAYOUT_ABOVE = 120;
@@ -137,8 +141,17 @@ function chooseEdges(graph: CallGraph, plan: Plan, shown: Set<string>, cutKeys: 
   return { edges: all.filter((e) => keep.has(e)), dropped: all.length - max };
 }
 
-function nodeLabel(f: PlanFunction, ambiguous: boolean): string {
-  const name = ambiguous ? `${f.name} (${f.file.split('/').pop()})` : f.name;
+/**
+ * Function names as a reader knows them: the bare name, with the file's base
+ * name when two functions share it (ids carry the whole path of static ones).
+ */
+export function displayNames(plan: Plan): Map<string, string> {
+  const count = new Map<string, number>();
+  for (const f of plan.functions) count.set(f.name, (count.get(f.name) ?? 0) + 1);
+  return new Map(plan.functions.map((f) => [f.id, count.get(f.name)! > 1 ? `${f.name} (${path.basename(f.file)})` : f.name]));
+}
+
+function nodeLabel(f: PlanFunction, name: string): string {
   const tags = rootTags(f.reasons);
   return tags.length > 0 ? `◆ ${name}\n${f.lines} lines\n${tags.join(', ')}` : `${name}\n${f.lines} lines`;
 }
@@ -155,8 +168,7 @@ export function planToDot(graph: CallGraph, plan: Plan, opts: DotOptions = {}): 
   const { edges: drawn, dropped } = chooseEdges(graph, plan, shown, cutKeys, opts.maxEdges ?? MAX_EDGES);
   const why = [chosen.limited, dropped > 0 ? `the ${dropped} lightest of ${drawn.length + dropped} call edges between them not drawn` : null].filter((t) => t !== null);
   const limited = why.length > 0 ? `Limited picture: ${why.join('; ')}. The report's table lists every function.` : null;
-  const nameCount = new Map<string, number>();
-  for (const f of plan.functions) nameCount.set(f.name, (nameCount.get(f.name) ?? 0) + 1);
+  const names = displayNames(plan);
 
   const out: string[] = [];
   out.push('digraph plan {');
@@ -183,7 +195,7 @@ export function planToDot(graph: CallGraph, plan: Plan, opts: DotOptions = {}): 
       const a: Record<string, string | number> = {
         id: `fn-${i}`,
         class: `fn ${side}${root ? ' root' : ''}${f.pinned ? ' pinned' : ''}`,
-        label: nodeLabel(f, (nameCount.get(f.name) ?? 0) > 1),
+        label: nodeLabel(f, names.get(f.id)!),
         tooltip: nodeTooltip(f),
         fillcolor: c.fill,
         color: root ? COLORS.root : c.border,
@@ -209,7 +221,7 @@ export function planToDot(graph: CallGraph, plan: Plan, opts: DotOptions = {}): 
       class: `call${cut ? ' cut' : ''}${counted ? '' : ' uncounted'}`,
       penwidth: cut ? Math.max(2, width) : width,
       color: cut ? COLORS.cut : counted || !plan.profiled ? COLORS.call : COLORS.uncounted,
-      tooltip: `${caller} → ${callee}: ${callText}${cut ? ' (cut: each call crosses the boundary)' : ''}`,
+      tooltip: `${names.get(caller)} → ${names.get(callee)}: ${callText}${cut ? ' (cut: each call crosses the boundary)' : ''}`,
     };
     // xlabel, not label: dot lays labelled edges out as extra nodes, several times slower.
     if (cut) Object.assign(ea, { style: 'dashed', fontcolor: COLORS.cut, xlabel: counted ? `×${num(Number(a.calls))}` : `~${num(w)}` });
@@ -218,11 +230,15 @@ export function planToDot(graph: CallGraph, plan: Plan, opts: DotOptions = {}): 
   }
 
   plan.shared.forEach((s, j) => {
-    const users = [...s.kernel, ...s.user].filter((id) => shown.has(id));
+    // User-side users first: they are the ones that need the shared lock.
+    const users = [...s.user, ...s.kernel].filter((id) => shown.has(id));
     if (users.length === 0) return;
-    const where = s.file !== undefined ? ` (${s.file}${s.line !== undefined ? `:${s.line}` : ''})` : '';
+    const linked = users.slice(0, MAX_DATA_LINKS);
+    const where = s.file !== undefined ? ` (${path.basename(s.file)}${s.line !== undefined ? `:${s.line}` : ''})` : '';
+    const list = (ids: string[]): string => (ids.length > 20 ? `${ids.slice(0, 20).map((id) => names.get(id)).join(', ')} and ${ids.length - 20} more` : ids.map((id) => names.get(id)).join(', '));
+    const node = q(`data ${s.id}`);
     out.push(
-      `  ${q(`data ${s.id}`)} ${attrs({
+      `  ${node} ${attrs({
         id: `data-${j}`,
         class: 'shared',
         shape: 'note',
@@ -230,12 +246,12 @@ export function planToDot(graph: CallGraph, plan: Plan, opts: DotOptions = {}): 
         fillcolor: COLORS.shared.fill,
         color: COLORS.shared.border,
         fontsize: 10,
-        label: `${s.kind === 'struct' ? `struct ${s.name}` : s.name}\nshared, ${s.lock}`,
-        tooltip: `${s.kind} ${s.name}${where}: used on both sides, guarded by ${s.lock}\nkernel: ${s.kernel.join(', ')}\nuser: ${s.user.join(', ')}`,
+        label: `${s.name}\nshared by ${s.kernel.length} kernel + ${s.user.length} user\nlock ${s.lock}${linked.length < users.length ? `\n(${users.length - linked.length} links not drawn)` : ''}`,
+        tooltip: `${s.kind === 'global' ? 'global ' : ''}${s.name}${where}: used on both sides, guarded by ${s.lock}\nkernel: ${list(s.kernel)}\nuser: ${list(s.user)}`,
       })};`,
     );
-    for (const id of users) {
-      out.push(`  ${q(`data ${s.id}`)} -> ${q(id)} ${attrs({ class: 'uses', dir: 'none', style: 'dotted', color: COLORS.shared.border, constraint: 'false', tooltip: `${id} uses ${s.name}` })};`);
+    for (const id of linked) {
+      out.push(`  ${node} -> ${q(id)} ${attrs({ class: 'uses', dir: 'none', style: 'dotted', color: COLORS.shared.border, weight: 0, tooltip: `${names.get(id)} uses ${s.name}` })};`);
     }
   });
   out.push('}');
