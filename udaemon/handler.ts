@@ -57,7 +57,12 @@ export function decodeParams(p: Procedure, args: Uint8Array): HandlerCall['param
   const v = new DataView(args.buffer, args.byteOffset, args.byteLength);
   const out: HandlerCall['params'] = {};
   for (const f of p.params) {
-    const bytes = args.subarray(f.offset, f.offset + f.size);
+    let bytes = args.subarray(f.offset, f.offset + f.size);
+    if (f.lengthOffset !== undefined) {
+      // Variable-length data: the fixed part holds its offset (at offset) and length.
+      const at = Number(readScalar(v, { ...f, type: 'u' }));
+      bytes = args.subarray(at, at + v.getUint32(f.lengthOffset, true));
+    }
     if (f.marshal === undefined || f.marshal === 'scalar') out[f.name] = readScalar(v, f);
     else if (f.marshal === 'string') {
       const end = bytes.indexOf(0);

@@ -18,6 +18,8 @@ export interface Field {
   offset: number;
   size: number;
   marshal?: Marshal;
+  /** Buffers and strings: offset of their length field; `offset` then holds their data offset. */
+  lengthOffset?: number;
 }
 
 export interface Procedure {
@@ -101,6 +103,7 @@ export function loadManifest(file: string): Manifest {
       if (!MARSHAL.includes(f.marshal as Marshal)) bad(`${where}.marshal must be one of ${MARSHAL.join(', ')}`, k);
       out.marshal = f.marshal as Marshal;
     }
+    if (f.lengthOffset !== undefined) out.lengthOffset = size(f.lengthOffset, `${where}.lengthOffset`, k);
     return out;
   };
 
@@ -121,7 +124,7 @@ export function loadManifest(file: string): Manifest {
     for (const f of proc.params) {
       if (f.offset + f.size > proc.argsSize) bad(`procedure ${pname}: parameter ${f.name} (offset ${f.offset}, size ${f.size}) lies outside argsSize ${proc.argsSize}`, key);
     }
-    if (p.returns !== undefined) {
+    if (p.returns !== undefined && p.returns !== null) {
       proc.returns = field({ name: 'return', ...(p.returns as object) }, `procedure ${pname}: returns`, key);
       if (proc.returns.offset + proc.returns.size > proc.resultSize) bad(`procedure ${pname}: the return value lies outside resultSize ${proc.resultSize}`, key);
     }
