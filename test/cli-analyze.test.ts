@@ -52,12 +52,16 @@ describe('split-driver analyze', () => {
   it('prints a table sorted by inclusive cost, with a summary', () => {
     const r = runCli(['analyze', path.join(sample, 'sampledrv.c'), path.join(sample, 'callgrind.out'), '--top', '0']);
     expect(r.status).toBe(0);
-    const rows = r.stdout.split('\n');
+    const rows = r.stdout.split('\n\n')[0].split('\n');
     expect(rows[0]).toMatch(/^function\s+file:line\s+lines\s+self Ir\s+incl Ir/);
     const incl = rows.slice(1).filter((l) => /\.c:\d+/.test(l)).map((l) => BigInt(l.trim().split(/\s+/)[4]));
     expect(incl.length).toBeGreaterThan(5);
     for (let i = 1; i < incl.length; i++) expect(incl[i - 1] >= incl[i]).toBe(true);
     expect(r.stdout).toMatch(/\d+ functions, \d+ lines in 1 file/);
+    // The split follows, with a reason for every function.
+    expect(r.stdout).toMatch(/^Split\n  kernel: \d+ functions, \d+ lines/m);
+    expect(r.stdout).toMatch(/^Moved to user space\n  sample_\w+ \(.*sampledrv\.c:\d+, \d+ lines\): /m);
+    expect(r.stdout).toMatch(/^  sample_read \(.*\): data-path entry file_operations\.read/m);
   });
 
   it('refuses an event the profile does not have', () => {

@@ -83,6 +83,7 @@ export function buildGraph(model: DriverModel, profile?: Profile): CallGraph {
     events,
     totals: profile ? byEvent(events, profile.totals) : {},
     unmatched: [],
+    globals: model.globals,
   };
   const graph: CallGraph = new DirectedGraph<NodeAttrs, EdgeAttrs, GraphAttrs>({ allowSelfLoops: true });
   graph.replaceAttributes(attrs);

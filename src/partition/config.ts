@@ -223,6 +223,11 @@ export function loadConfig(opts: { inputs: string[]; configPath?: string }): Con
   return parseConfig(text, file);
 }
 
+/** `--kernel f,g --kernel h` -> [f, g, h]. */
+export function splitNames(l: string[] | undefined): string[] {
+  return (l ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+}
+
 /** Command-line settings, which win over the config file. */
 export interface ConfigOverrides {
   kernel?: string[];
@@ -243,9 +248,8 @@ const CLI: Origin['file'] = '<command line>';
  * line is an error.
  */
 export function applyOverrides(config: Config, o: ConfigOverrides): Config {
-  const split = (l: string[] | undefined): string[] => (l ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
-  const kernel = split(o.kernel);
-  const user = split(o.user);
+  const kernel = splitNames(o.kernel);
+  const user = splitNames(o.user);
   for (const [opt, list] of [['--kernel', kernel], ['--user', user]] as const) {
     for (const n of list) if (!FUNCTION_REF.test(n)) throw new InputError(`${opt}: "${n}" is not a function name`);
   }

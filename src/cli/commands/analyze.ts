@@ -1,33 +1,51 @@
+import fs from 'node:fs/promises';
 import type { CommandModule } from 'yargs';
+import { InputError } from '../../errors.js';
 import { loadAnalysis } from '../../input/load.js';
 import { analysisDocument, analysisTable } from '../../report/analysis.js';
 import { stringifyExact } from '../../report/json.js';
-import { InputError } from '../../errors.js';
+import { planText } from '../../report/plan-text.js';
 import { progress, warn } from '../io.js';
+import { computePlan, withPlanOptions, type PlanArgs } from '../plan-options.js';
 
-interface Args {
-  inputs: string[];
+interface Args extends PlanArgs {
   json: boolean;
-  event?: string;
   top: number;
+  plan?: string;
+}
+
+async function writeOutput(file: string, text: string): Promise<void> {
+  try {
+    await fs.writeFile(file, text);
+  } catch (e) {
+    throw new InputError(`cannot write: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, file);
+  }
 }
 
 export const analyzeCommand: CommandModule<object, Args> = {
   command: 'analyze <inputs..>',
-  describe: 'Parse driver C and Callgrind profiles into one weighted call graph and report it',
+  describe: 'Parse driver C and Callgrind profiles into one weighted call graph, split it into kernel and user halves, and say why',
   builder: (y) =>
-    y
-      .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'C files, directories of C files, Callgrind profiles (recognised by content)' })
-      .option('json', { type: 'boolean', default: false, describe: 'print a JSON document instead of the table' })
-      .option('event', { type: 'string', describe: 'profile event the table sorts by (default: the first)' })
-      .option('top', { type: 'number', default: 40, describe: 'rows of the table (0 = all)' }) as never,
+    withPlanOptions(
+      y
+        .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'C files, directories of C files, Callgrind profiles (recognised by content)' })
+        .option('json', { type: 'boolean', default: false, describe: 'print a JSON document (graph and plan) instead of the report' })
+        .option('top', { type: 'number', default: 40, describe: 'rows of the function table (0 = all)' })
+        .option('plan', { type: 'string', describe: 'write the plan (versioned JSON, docs/plan-format.md) to this file' }),
+    ) as never,
   handler: async (args) => {
-    const { model, graph } = await loadAnalysis(args.inputs, { onWarning: warn, onProgress: progress('parsing') });
+    const analysis = await loadAnalysis(args.inputs, { onWarning: warn, onProgress: progress('parsing') });
+    const { model, graph } = analysis;
     const events = graph.getAttribute('events');
     if (args.event !== undefined && !events.includes(args.event)) {
       throw new InputError(`--event ${args.event}: the profile has ${events.length ? events.join(', ') : 'no events (no profile given)'}`);
     }
-    if (args.json) process.stdout.write(stringifyExact(analysisDocument(graph, model)) + '\n');
-    else process.stdout.write(analysisTable(graph, model, { event: args.event, top: args.top }) + '\n');
+    const plan = computePlan(analysis, args);
+    if (args.plan) await writeOutput(args.plan, stringifyExact(plan) + '\n');
+    if (args.json) {
+      process.stdout.write(stringifyExact({ ...analysisDocument(graph, model), plan }) + '\n');
+    } else {
+      process.stdout.write(analysisTable(graph, model, { event: args.event, top: args.top }) + '\n\n' + planText(plan) + '\n');
+    }
   },
 };
