@@ -156,9 +156,9 @@ function nodeLabel(f: PlanFunction, name: string): string {
   return tags.length > 0 ? `◆ ${name}\n${f.lines} lines\n${tags.join(', ')}` : `${name}\n${f.lines} lines`;
 }
 
-function nodeTooltip(f: PlanFunction): string {
+function nodeTooltip(f: PlanFunction, names: Map<string, string>): string {
   const head = `${f.name} (${f.file}:${f.line}): ${f.side} side, ${f.lines} lines${f.pinned ? ', must stay in the kernel' : ''}`;
-  return [head, ...f.reasons.map((r) => `- ${explainReason(r)}`)].join('\n');
+  return [head, ...f.reasons.map((r) => `- ${explainReason(r, (id) => names.get(id) ?? id)}`)].join('\n');
 }
 
 export function planToDot(graph: CallGraph, plan: Plan, opts: DotOptions = {}): DotGraph {
@@ -196,7 +196,7 @@ export function planToDot(graph: CallGraph, plan: Plan, opts: DotOptions = {}): 
         id: `fn-${i}`,
         class: `fn ${side}${root ? ' root' : ''}${f.pinned ? ' pinned' : ''}`,
         label: nodeLabel(f, names.get(f.id)!),
-        tooltip: nodeTooltip(f),
+        tooltip: nodeTooltip(f, names),
         fillcolor: c.fill,
         color: root ? COLORS.root : c.border,
         width: 0.7 + 0.12 * size,

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { CallGraph } from '../graph/model.js';
 import type { Plan } from '../partition/plan.js';
-import { COLORS } from './dot.js';
+import { COLORS, displayNames } from './dot.js';
 import { explainReason, isRootReason, rootTags } from './reasons.js';
 import { renderPlanSvg } from './svg.js';
 
@@ -52,6 +52,7 @@ function inlineSvg(svg: string): string {
 
 function pageData(graph: CallGraph, plan: Plan, drawn: Set<number>, edges: { caller: string; callee: string }[]): PageFunction[] {
   const index = new Map(plan.functions.map((f, i) => [f.id, i]));
+  const names = displayNames(plan);
   const cut = new Set(plan.cutEdges.map((c) => `${c.caller}\u0000${c.callee}`));
   const edgeNo = new Map(edges.map((e, k) => [`${e.caller}\u0000${e.callee}`, k]));
   const shared = new Map<string, { name: string; lock: string }[]>();
@@ -84,7 +85,7 @@ function pageData(graph: CallGraph, plan: Plan, drawn: Set<number>, edges: { cal
       root: f.reasons.some(isRootReason),
       pinned: f.pinned,
       tags: rootTags(f.reasons),
-      reasons: f.reasons.map(explainReason),
+      reasons: f.reasons.map((r) => explainReason(r, (id) => names.get(id) ?? id)),
       callsIn: Number(graph.getNodeAttribute(f.id, 'callsIn')),
       callers: callers.sort(byCalls),
       callees: callees.sort(byCalls),

@@ -31,8 +31,8 @@ export function rootTags(reasons: Reason[]): string[] {
 
 const fmt = (n: number): string => (Number.isInteger(n) ? n.toLocaleString('en-US') : n.toLocaleString('en-US', { maximumFractionDigits: 2 }));
 
-/** One sentence for a reason. */
-export function explainReason(r: Reason): string {
+/** One sentence for a reason; `name` turns a function id into the name a reader knows. */
+export function explainReason(r: Reason, name: (id: string) => string = (id) => id): string {
   switch (r.kind) {
     case 'forced':
       return `forced to the ${r.side} side by ${r.origin}`;
@@ -41,13 +41,13 @@ export function explainReason(r: Reason): string {
     case 'atomic':
       return r.role === 'holder'
         ? `holds ${r.lock} (${r.lockClass}) at ${r.file}:${r.line}: user space cannot run in atomic context`
-        : `called while ${r.holder} holds ${r.lock} (${r.lockClass}) at ${r.file}:${r.line}`;
+        : `called while ${name(r.holder)} holds ${r.lock} (${r.lockClass}) at ${r.file}:${r.line}`;
     case 'user-memory':
       return `touches the calling process's memory (${r.api} at ${r.file}:${r.line})`;
     case 'dma':
       return `uses the DMA API (${r.api} at ${r.file}:${r.line})`;
     case 'hardware-hot':
-      return `touches the hardware (${r.api} at ${r.file}:${r.line}) on ${r.path === 'atomic' ? 'an atomic' : 'a hot'} path from ${r.root}`;
+      return `touches the hardware (${r.api} at ${r.file}:${r.line}) on ${r.path === 'atomic' ? 'an atomic' : 'a hot'} path from ${name(r.root)}`;
     case 'hot':
       return r.by === 'calls'
         ? `hot: called ${fmt(r.calls)} times in the profiled run`
@@ -55,12 +55,12 @@ export function explainReason(r: Reason): string {
     case 'data-path':
       return `data-path entry point ${r.structType}.${r.field} (${r.file}:${r.line})`;
     case 'reachable-from':
-      return `reachable from the critical root ${r.root} (called by ${r.via}): everything a root reaches stays in the kernel`;
+      return `reachable from the critical root ${name(r.root)} (called by ${name(r.via)}): everything a root reaches stays in the kernel`;
     case 'min-cut': {
       const cheaper = r.userCost < r.kernelCost ? 'user space' : r.kernelCost < r.userCost ? 'the kernel' : 'neither side';
       return `placed by the minimum cut: in the kernel it would cost ${fmt(r.kernelCost)}, in user space ${fmt(r.userCost)} (lines kept in the kernel plus crossings times the LPC cost); on its own ${cheaper} is cheaper`;
     }
     case 'lock-group':
-      return `kept on one side with ${r.with}: both take part in lock ${r.lock}`;
+      return `kept on one side with ${name(r.with)}: both take part in lock ${r.lock}`;
   }
 }
