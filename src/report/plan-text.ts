@@ -21,8 +21,11 @@ export function planText(plan: Plan): string {
     chalk.bold('Split'),
     `  kernel: ${kernel.functions} functions, ${kernel.lines} lines (${pct(kernel.lines, lines)})`,
     `  user:   ${user.functions} functions, ${user.lines} lines (${pct(user.lines, lines)})`,
-    `  crossings: ${plan.cutEdges.length} cut call edges; ${predicted.crossings} calls of the ${plan.profiled ? 'profiled' : 'assumed'} run cross, ` +
-      `about ${predicted.overheadUs.toFixed(0)} µs at ${plan.config.lpcRoundTripUs} µs per LPC (lpc-cost ${plan.config.lpcCost} line units)`,
+    plan.profiled
+      ? `  crossings: ${plan.cutEdges.length} cut call edges; ${predicted.crossings} calls of the profiled run cross, ` +
+        `about ${predicted.overheadUs.toFixed(0)} µs at ${plan.config.lpcRoundTripUs} µs per LPC (lpc-cost ${plan.config.lpcCost} line units)`
+      : `  crossings: ${plan.cutEdges.length} cut call edges; no profile was given, so the cut assumed ` +
+        `${plan.config.staticCallEstimate} call(s) per call site and no crossings are predicted`,
   ];
   const byName = (a: PlanFunction, b: PlanFunction) => a.name.localeCompare(b.name);
   const userSide = plan.functions.filter((f) => f.side === 'user').sort(byName);
