@@ -94,14 +94,12 @@ ${call('kcounter2', 'kcounter', '', 8)}
 kill -TERM $SUP
 wait $SUP
 echo "STEP supervisor_exit: $?"
-if [ -f cdaemon ]; then
-  chmod +x cdaemon
-  ./cdaemon -n 4 -p ${Buffer.from('split-driver lpc selftest plan').toString('hex').padEnd(64, '0')} ${DEV} > cd.log 2>&1 &
-  CD=$!
-  sleep 1
-  ${call('rt_cdaemon', 'noop', '', 0, 300)}
-  kill -9 $CD
-fi
+chmod +x cdaemon
+./cdaemon -n 4 -p ${Buffer.from('split-driver lpc selftest plan').toString('hex').padEnd(64, '0')} ${DEV} > cd.log 2>&1 &
+CD=$!
+sleep 1
+${call('rt_cdaemon', 'noop', '', 0, 300)}
+kill -9 $CD
 echo "STEP metrics: $(tr -d '\\n ' < metrics.json)"
 echo "LOG-BEGIN"; cat ud.log; echo "LOG-END"
 rmmod lpcselftest
@@ -121,7 +119,7 @@ beforeAll(async () => {
     'selftest_handlers.mjs': path.join(progs, 'selftest_handlers.mjs'),
   };
   // The C daemon is the floor the TypeScript daemon's round trip is compared with.
-  if (existsSync(path.join(progs, 'cdaemon.c'))) files.cdaemon = cc(path.join(tmp, 'cdaemon'), path.join(progs, 'cdaemon.c'), '-pthread');
+  files.cdaemon = cc(path.join(tmp, 'cdaemon'), path.join(progs, 'cdaemon.c'), '-pthread');
   guest = await runInGuest({ script: script(), files, timeoutMs: 600_000 });
   if (process.env.SPLIT_DRIVER_GUEST_LOG) process.stderr.write(guest.output);
   for (const m of guest.output.matchAll(/^STEP ([\w]+): (.*)$/gm)) steps.set(m[1], m[2].trim());
