@@ -11,14 +11,14 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallGraph } from '../../src/graph/model.js';
 import { loadAnalysis } from '../../src/input/load.js';
-import { defaultConfig } from '../../src/partition/config.js';
+import { applyOverrides, defaultConfig, loadConfig } from '../../src/partition/config.js';
 import { partition, type Plan } from '../../src/partition/plan.js';
 import { COLORS, MAX_NODES } from '../../src/report/dot.js';
 import { renderHtml } from '../../src/report/html.js';
 import { isRootReason } from '../../src/report/reasons.js';
 import { renderSvg } from '../../src/report/svg.js';
 import { kernelSourceFiles } from '../support/kernel-source.js';
-import { repoRoot } from '../support/cli.js';
+import { repoRoot, runCli } from '../support/cli.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const chardev = path.join(repoRoot, 'fixtures/chardev');
@@ -41,9 +41,8 @@ beforeAll(async () => {
     viewport: { width: 1500, height: 950 },
   });
   ({ graph } = await loadAnalysis([chardev, path.join(chardev, 'callgrind.out')]));
-  const config = defaultConfig();
-  config.user = ['sample_cmd_selftest'];
-  plan = partition(graph, config);
+  // The fixture's own config file, and --user as a person would give it.
+  plan = partition(graph, applyOverrides(loadConfig({ inputs: [chardev] }), { user: ['sample_cmd_selftest'] }));
 });
 
 afterAll(async () => {
@@ -208,7 +207,7 @@ describe('HTML report in headless Chromium', () => {
     await expect.poll(panelText).toContain('sample_cmd_selftest');
     const text = await panelText();
     expect(text).toContain('user side');
-    expect(text).toContain('forced to the user side');
+    expect(text).toContain('forced to the user side by --user');
     // Its caller and the cut edge from the kernel side.
     const cut = plan.cutEdges.find((c) => c.callee === f.id)!;
     const caller = plan.functions.find((x) => x.id === cut.caller)!;
@@ -222,6 +221,21 @@ describe('HTML report in headless Chromium', () => {
     const atomic = f.reasons.find((r) => r.kind === 'atomic');
     expect(f.side).toBe('kernel');
     expect(atomic).toBeDefined();
+    const i = plan.functions.indexOf(f);
+    const node = page.locator(`[id="fn-${i}"]`);
+    const inView = async () => {
+      const b = (await node.boundingBox())!;
+      const v = (await page.locator('#graph').boundingBox())!;
+      const x = b.x + b.width / 2;
+      const y = b.y + b.height / 2;
+      return x > v.x && x < v.x + v.width && y > v.y && y < v.y + v.height;
+    };
+    // Scroll the picture away from the box first, so finding it must bring it back.
+    for (const corner of [[0, 0], [1e6, 1e6], [0, 1e6], [1e6, 0]]) {
+      await page.locator('#graph').evaluate((g, [x, y]) => g.scrollTo(x, y), corner);
+      if (!(await inView())) break;
+    }
+    expect(await inView()).toBe(false);
     await page.locator('#search').fill('');
     await page.locator('#search').pressSequentially('sample_dispatch', { delay: 5 });
     await page.locator('#search').press('Enter');
@@ -236,16 +250,9 @@ describe('HTML report in headless Chromium', () => {
       expect(text).toMatch(new RegExp(`${name}\\s+(kernel|user)\\s+${n > 0 ? `${n.toLocaleString('en-US')} calls?` : 'never called'}`));
     });
 
-    const i = plan.functions.indexOf(f);
-    const node = page.locator(`[id="fn-${i}"]`);
     await expect.poll(() => node.getAttribute('class')).toContain('selected');
-    const box = (await node.boundingBox())!;
-    const view = (await page.locator('#graph').boundingBox())!;
     // The picture scrolled so the reader sees the box.
-    expect(box.x + box.width / 2).toBeGreaterThan(view.x);
-    expect(box.x + box.width / 2).toBeLessThan(view.x + view.width);
-    expect(box.y + box.height / 2).toBeGreaterThan(view.y);
-    expect(box.y + box.height / 2).toBeLessThan(view.y + view.height);
+    expect(await inView()).toBe(true);
     await page.screenshot({ path: path.join(shots, 'report-kernel.png') });
   });
 
@@ -260,7 +267,9 @@ describe('HTML report in headless Chromium', () => {
     await page.locator(`[id="fn-${plan.functions.indexOf(kernel)}"]`).click();
     await expect.poll(panelText).toMatch(new RegExp(`^${kernel.name}\\n`));
     expect(await panelText()).toContain('kernel side');
-    expect(await panelText()).toContain('reachable from the critical root');
+    const reach = kernel.reasons.find((r) => r.kind === 'reachable-from');
+    if (reach?.kind === 'reachable-from') expect(await panelText()).toMatch(new RegExp(`reachable from the critical root ${plan.functions.find((x) => x.id === reach.root)!.name}\\b`));
+    else expect(await panelText()).toContain('minimum cut');
   });
 
   it('says when nothing matches, loaded nothing from the network and raised no error', async () => {
@@ -330,5 +339,35 @@ describe('big graphs', () => {
     await expect.poll(() => page.locator('#panel').innerText()).toContain('not drawn in the limited picture');
     await page.screenshot({ path: path.join(shots, 'huge.png') });
     await page.close();
+  });
+});
+
+describe('split-driver analyze --svg --html', () => {
+  it('writes both pictures of the plan it reports', async () => {
+    const svg = path.join(tmp, 'cli.svg');
+    const html = path.join(tmp, 'cli.html');
+    const planFile = path.join(tmp, 'cli-plan.json');
+    const r = runCli(['analyze', '--user', 'sample_cmd_selftest', '--plan', planFile, '--svg', svg, '--html', html, chardev, path.join(chardev, 'callgrind.out')]);
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.status).toBe(0);
+    // The pictures show the plan the command made (its config file may differ from the defaults).
+    const cliPlan = JSON.parse(fs.readFileSync(planFile, 'utf8')) as Plan;
+    expect(cliPlan.cutEdges.length).toBeGreaterThan(0);
+    const { nodes, edges, page } = await readSvg(svg);
+    await page.close();
+    expect(nodes.filter((n) => n.cls.includes(' fn ')).length).toBe(cliPlan.functions.length);
+    expect(new Set(edges.filter((e) => e.stroke === COLORS.cut).map((e) => e.title))).toEqual(new Set(cliPlan.cutEdges.map((c) => `${c.caller}->${c.callee}`)));
+    const p2 = await browser.newPage();
+    await p2.goto(pathToFileURL(html).href);
+    await p2.locator('#search').fill('sample_cmd_selftest');
+    await expect.poll(() => p2.locator('#panel').innerText()).toContain('user side');
+    await p2.close();
+  });
+
+  it('fails cleanly when the picture cannot be written', () => {
+    const r = runCli(['analyze', '--svg', path.join(tmp, 'no-such-dir', 'x.svg'), chardev]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^split-driver: error: .*x\.svg: cannot write/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
