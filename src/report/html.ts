@@ -28,6 +28,8 @@ interface PageFunction {
   callees: PageCall[];
   shared: { name: string; lock: string }[];
   kernelCalls: { api: string; calls: number }[];
+  /** How the kernel reaches it besides calls: ops tables, registered handlers. */
+  entries: string[];
   drawn: boolean;
 }
 
@@ -91,6 +93,7 @@ function pageData(graph: CallGraph, plan: Plan, drawn: Set<number>, edges: { cal
       callees: callees.sort(byCalls),
       shared: shared.get(f.id) ?? [],
       kernelCalls: f.kernelCalls.map((k) => ({ api: k.api, calls: k.calls })),
+      entries: graph.getNodeAttribute(f.id, 'entry').map((e) => `${e.structType !== undefined ? `${e.structType}.${e.field}` : (e.api ?? e.kind)} (${path.basename(e.file)}:${e.line})`),
       drawn: drawn.has(i),
     };
   });
@@ -275,6 +278,11 @@ function select(i, from) {
   for (const r of f.reasons) why.append(el('li', {}, r));
   if (f.reasons.length === 0) why.append(el('li', {}, 'no reason recorded'));
   panel.append(why);
+  if (f.entries.length > 0) {
+    const ul = el('ul', { class: 'entries' });
+    for (const e of f.entries) ul.append(el('li', {}, e));
+    panel.append(el('h3', {}, 'Entry point: the kernel calls it through'), ul);
+  }
   panel.append(callList('Callers', f.callers), callList('Callees', f.callees));
   const cuts = [...f.callers.filter((c) => c.cut).map((c) => [c.f, i, c]), ...f.callees.filter((c) => c.cut).map((c) => [i, c.f, c])];
   const cutBox = el('div', { class: 'cut-edges' }, el('h3', {}, 'Cut edges (' + cuts.length + ')'));

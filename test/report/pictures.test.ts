@@ -272,6 +272,16 @@ describe('HTML report in headless Chromium', () => {
     else expect(await panelText()).toContain('minimum cut');
   });
 
+  it('names the ops field through which the kernel enters a function', async () => {
+    const write = plan.functions.find((x) => x.name === 'sample_write')!;
+    const ops = graph.getNodeAttribute(write.id, 'entry').filter((e) => e.structType !== undefined);
+    expect(ops.length).toBeGreaterThan(0);
+    await page.locator('#search').fill('sample_write');
+    await page.locator('#search').press('Enter');
+    await expect.poll(panelText).toMatch(/^sample_write\n/);
+    for (const e of ops) expect(await panelText()).toContain(`${e.structType}.${e.field}`);
+  });
+
   it('says when nothing matches, loaded nothing from the network and raised no error', async () => {
     await page.locator('#search').fill('no_such_function_here');
     await expect.poll(() => page.locator('#search-status').innerText()).toBe('no function matches');
