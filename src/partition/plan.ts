@@ -137,6 +137,9 @@ export function partition(graph: CallGraph, config: Config): Plan {
         const j = g.index.get(c.callee);
         if (j === undefined || j === i) continue;
         pair(i, j);
+        // The holder is tied to its callees too; name a fixed one, which decides its side.
+        const prev = groupReason.get(i);
+        if (prev === undefined || (fixed[j] !== FREE && fixed[g.index.get(prev.with)!] === FREE)) groupReason.set(i, { lock: r.lock, with: g.ids[j] });
         if (!startHolder.has(j)) startHolder.set(j, { lock: r.lock, holder: i });
         underLock.push(j);
       }
@@ -163,6 +166,17 @@ export function partition(graph: CallGraph, config: Config): Plan {
     for (let k = 1; k < fs.length; k++) pair(fs[0], fs[k]);
     if (fs.length > 1) for (const i of fs) groupReason.set(i, { lock, with: g.ids[fs[i === fs[0] ? 1 : 0]] });
   }
+
+  // Which fixed function, if any, decides the side of each same-side group:
+  // the lock-group reason names it, since the local costs do not explain the placement.
+  const groupOf = new Int32Array(g.n).map((_, i) => i);
+  const find = (x: number): number => {
+    while (groupOf[x] !== x) x = groupOf[x] = groupOf[groupOf[x]];
+    return x;
+  };
+  for (let k = 0; k < sameSide.length; k += 2) groupOf[find(sameSide[k])] = find(sameSide[k + 1]);
+  const groupFixed = new Map<number, number>();
+  for (let i = 0; i < g.n; i++) if (fixed[i] !== FREE && !groupFixed.has(find(i))) groupFixed.set(find(i), i);
 
   const problem: PlacementProblem = {
     n: g.n,
@@ -241,7 +255,10 @@ export function partition(graph: CallGraph, config: Config): Plan {
     if (fixed[i] === FREE) {
       addReason(i, { kind: 'min-cut', kernelCost: sideCost.kernel[i], userCost: sideCost.user[i] });
       const gr = groupReason.get(i);
-      if (gr) addReason(i, { kind: 'lock-group', lock: gr.lock, with: gr.with });
+      if (gr) {
+        const f = groupFixed.get(find(i));
+        addReason(i, f === undefined ? { kind: 'lock-group', lock: gr.lock, with: gr.with } : { kind: 'lock-group', lock: gr.lock, with: gr.with, fixedBy: g.ids[f] });
+      }
     }
     if (side === 'kernel') {
       kLines += a.lines;
@@ -249,7 +266,9 @@ export function partition(graph: CallGraph, config: Config): Plan {
     } else uLines += a.lines;
     if (side === 'user' && a.entry.some((e) => e.kind === 'module_init' || e.kind === 'module_exit')) {
       notes.push(
-        `${g.ids[i]} runs at module ${a.entry.some((e) => e.kind === 'module_init') ? 'load, before the daemon can attach' : 'unload'}; it moves to user space: the kernel half's own init registers the LPC device and runs it once the daemon attaches`,
+        a.entry.some((e) => e.kind === 'module_init')
+          ? `${g.ids[i]} runs at module load, before the daemon can attach; it moves to user space: the kernel half's own init registers the LPC device and runs it once the daemon attaches`
+          : `${g.ids[i]} runs at module unload; it moves to user space: the kernel half's exit calls it while the daemon is still attached, then unregisters the LPC device`,
       );
     }
     if (side === 'user' && pinned[i]) {
