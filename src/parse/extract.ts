@@ -29,15 +29,16 @@ function getParser(): Parser {
 
 /** Node type names by id, filled as they are met (cursor.nodeType allocates a string per call). */
 const typeNames: string[] = [];
-const NEEDS_FIELD = new Set(['identifier', 'field_expression', 'subscript_expression', 'parenthesized_expression', 'pointer_expression']);
+/** Parents under which an identifier is the declared name (at child index 0, or anywhere when marked). */
+const DECLARATOR_AT_0 = new Set(['init_declarator', 'array_declarator', 'function_declarator', 'attributed_declarator']);
+const DECLARATOR_ANYWHERE = new Set(['pointer_declarator', 'parenthesized_declarator', 'declaration', 'parameter_declaration']);
 /** Subtrees that hold no calls, references or stores: not descended into. */
 const OPAQUE = new Set([
   'string_literal', 'concatenated_string', 'char_literal', 'number_literal', 'enumerator_list', 'field_declaration_list',
   'type_descriptor', 'primitive_type', 'sized_type_specifier', 'type_identifier', 'field_identifier', 'comment',
 ]);
-const INLINE = new Set(['inline', '__inline', '__inline__']);
 /** Wrappers through which an identifier is still the value being stored or written. */
-const LVALUE_WRAPPERS = new Set(['field_expression', 'subscript_expression', 'parenthesized_expression', 'pointer_expression']);
+const LVALUE_WRAPPERS = new Map([['field_expression', 0], ['subscript_expression', 0], ['parenthesized_expression', -1], ['pointer_expression', 1]]);
 
 export function extractFile(file: string, src: string): FileFacts {
   const nul = src.indexOf('\0');
@@ -66,7 +67,7 @@ export function extractFile(file: string, src: string): FileFacts {
   const refSeen = new Set<string>();
 
   const types: string[] = [];
-  const fields: string[] = [];
+  const index: number[] = [0]; // child index of the node at each depth
   const fnStack: { idx: number; depth: number }[] = [];
   let errorDepth = -1;
   let errorChars = 0;
@@ -81,24 +82,26 @@ export function extractFile(file: string, src: string): FileFacts {
     const typeId = cursor.nodeTypeId;
     const type = typeNames[typeId] ?? (typeNames[typeId] = cursor.nodeType);
     types[depth] = type;
-    // Field names cost a native call each: fetch them only where a rule reads them.
-    fields[depth] = NEEDS_FIELD.has(type) ? cursor.currentFieldName ?? '' : '';
     const fn = fnStack.length > 0 ? fnStack[fnStack.length - 1].idx : -1;
 
     switch (type) {
       case 'identifier': {
+        // Field names cost a native call each; the child index tells the same here.
         const parent = types[depth - 1];
-        const field = fields[depth];
-        if (field === 'function' && parent === 'call_expression') break;
-        if (field === 'name') break; // an enumerator or a macro type's name
-        if (field === 'declarator' || parent === 'macro_type_specifier') {
-          if (fn >= 0) locals[fn].add(cursor.nodeText);
+        const first = index[depth] === 0;
+        if (first && (parent === 'call_expression' || parent === 'enumerator')) break; // a callee, an enumerator name
+        if ((first && DECLARATOR_AT_0.has(parent)) || DECLARATOR_ANYWHERE.has(parent) || parent === 'macro_type_specifier') {
+          // The function's own name sits in its declarator too: it is no local.
+          if (fn >= 0) {
+            const name = cursor.nodeText;
+            if (name !== facts.functions[fn].name) locals[fn].add(name);
+          }
           break;
         }
         const name = cursor.nodeText;
         // ALL_CAPS names are macros and enum constants, never functions or variables here.
         if (name === '' || /^[A-Z0-9_]+$/.test(name) || (fn >= 0 && locals[fn].has(name))) break;
-        const write = isWrite(types, fields, depth);
+        const write = isWrite(types, index, depth);
         const key = `${fn}\0${name}\0${write}`;
         if (!refSeen.has(key)) {
           refSeen.add(key);
@@ -122,7 +125,7 @@ export function extractFile(file: string, src: string): FileFacts {
           break;
         }
         const idx = facts.functions.length;
-        facts.functions.push(describeFunction(node, decl, nameNode.text, src));
+        facts.functions.push(describeFunction(node, decl, nameNode, text, src));
         fnNodes.push(node);
         needsLock.push(false);
         locals.push(new Set(facts.functions[idx].params.map((p) => p.name).filter((p) => p !== '')));
@@ -155,7 +158,7 @@ export function extractFile(file: string, src: string): FileFacts {
     if (hasError && cursor.nodeIsMissing) facts.diagnostics.push({ line: cursor.startPosition.row + 1, message: `missing ${type} inserted by the parser` });
 
     if (!OPAQUE.has(type) && cursor.gotoFirstChild()) {
-      depth++;
+      index[++depth] = 0;
       continue;
     }
     let done = false;
@@ -166,6 +169,7 @@ export function extractFile(file: string, src: string): FileFacts {
       }
       depth--;
     }
+    index[depth]++;
     if (done) break;
   }
 
@@ -274,38 +278,35 @@ export function extractFile(file: string, src: string): FileFacts {
     return v?.type === 'identifier' ? v.text : null;
   }
 
+  /** `x->f = fn` or `fp = fn`; children are left, operator, right (read by position: field names cost more). */
   function assignment(fn: number): void {
-    const line = cursor.startPosition.row + 1;
     cursor.gotoFirstChild();
+    const leftType = cursor.nodeType;
     let field = '';
     let variable = '';
+    if (leftType === 'field_expression') field = lastFieldIdentifier();
+    else if (leftType === 'identifier' && fn >= 0) variable = cursor.nodeText;
     let value: string | null = null;
-    do {
-      const f = cursor.currentFieldName;
-      if (f === 'left') {
-        if (cursor.nodeType === 'field_expression') field = lastFieldIdentifier();
-        else if (cursor.nodeType === 'identifier') variable = cursor.nodeText;
-        else break;
-      } else if (f === 'right') value = storedIdentifier(fn);
-    } while (cursor.gotoNextSibling());
+    if ((field !== '' || variable !== '') && cursor.gotoNextSibling() && cursor.nodeType === '=' && cursor.gotoNextSibling()) {
+      value = storedIdentifier(fn);
+    }
     cursor.gotoParent();
     if (value === null) return;
+    const line = cursor.startPosition.row + 1;
     if (field !== '') facts.stores.push({ fn, field, value, line, fromInit: false });
-    else if (variable !== '' && fn >= 0) facts.localAssigns.push({ fn, variable, value, line });
+    else facts.localAssigns.push({ fn, variable, value, line });
   }
 
+  /** `irq_handler_t handler = fn;`: children are declarator, '=', value. */
   function localInit(fn: number): void {
-    const line = cursor.startPosition.row + 1;
     cursor.gotoFirstChild();
-    let variable: string | null = null;
+    const variable = cursor.nodeType === 'identifier' ? cursor.nodeText : null;
     let value: string | null = null;
-    do {
-      const f = cursor.currentFieldName;
-      if (f === 'declarator') variable = cursor.nodeType === 'identifier' ? cursor.nodeText : declaratorName(cursor.currentNode);
-      else if (f === 'value') value = storedIdentifier(fn);
-    } while (cursor.gotoNextSibling());
+    if (cursor.gotoNextSibling() && cursor.nodeType === '=' && cursor.gotoNextSibling()) value = storedIdentifier(fn);
     cursor.gotoParent();
-    if (value !== null && variable !== null) facts.localAssigns.push({ fn, variable, value, line });
+    if (value === null) return;
+    const name = variable ?? declaratorName(cursor.currentNode.childForFieldName('declarator'));
+    if (name !== null) facts.localAssigns.push({ fn, variable: name, value, line: cursor.startPosition.row + 1 });
   }
 
   function initializerPair(node: SyntaxNode, fn: number): void {
@@ -359,46 +360,64 @@ export function extractFile(file: string, src: string): FileFacts {
   }
 }
 
-function describeFunction(node: SyntaxNode, decl: SyntaxNode, name: string, src: string): RawFunction {
-  let isStatic = false;
-  let isInline = false;
-  for (const c of node.children) {
-    if (c.type === 'storage_class_specifier' || c.type === 'type_qualifier') {
-      if (c.text === 'static') isStatic = true;
-      if (INLINE.has(c.text)) isInline = true;
-    }
-  }
-  let stars = '';
-  for (let d = node.childForFieldName('declarator'); d !== null && d !== decl; d = d.childForFieldName('declarator')) {
-    if (d.type === 'pointer_declarator') stars += '*';
-  }
+const C_TYPE_WORDS = new Set(['int', 'long', 'short', 'char', 'unsigned', 'signed', 'void', 'float', 'double', '_Bool', 'const', 'volatile']);
+
+/**
+ * Name, storage and signature from the header text: cheaper than materialising a node per
+ * specifier and parameter. Parameter types come from the original text (`__user` kept).
+ */
+function describeFunction(node: SyntaxNode, decl: SyntaxNode, nameNode: SyntaxNode, text: string, src: string): RawFunction {
+  const prefix = text.slice(node.startIndex, nameNode.startIndex);
   const params: Param[] = [];
-  for (const p of decl.childForFieldName('parameters')?.namedChildren ?? []) {
-    if (p.type === 'variadic_parameter') {
-      params.push({ name: '', type: '...' });
-      continue;
+  const list = decl.childForFieldName('parameters');
+  if (list !== null) {
+    for (const raw of splitTopLevel(src.slice(list.startIndex + 1, list.endIndex - 1))) {
+      const p = raw.replace(/\/\*[\s\S]*?\*\//g, ' ').trim();
+      if (p === '' || p === 'void') continue;
+      if (p === '...') {
+        params.push({ name: '', type: '...' });
+        continue;
+      }
+      const fp = /\(\s*\*\s*([A-Za-z_]\w*)\s*\)/.exec(p);
+      const last = /([A-Za-z_]\w*)\s*(\[[^\]]*\]\s*)*$/.exec(p);
+      const words = p.replace(/[*()[\]]/g, ' ').trim().split(/\s+/);
+      const typeOnly = words.length === 1 || (/^(struct|union|enum)$/.test(words[0]) && words.length === 2) || C_TYPE_WORDS.has(last?.[1] ?? '');
+      const m = fp ?? (typeOnly ? null : last);
+      const name = m?.[1] ?? '';
+      const at = m === null ? -1 : m.index + m[0].indexOf(name, m === fp ? 1 : 0);
+      params.push({ name, type: normalizeType(at < 0 ? p : p.slice(0, at) + p.slice(at + name.length)) });
     }
-    if (p.type !== 'parameter_declaration') continue;
-    const nameNode = declaratorIdentifier(p.childForFieldName('declarator'));
-    const whole = src.slice(p.startIndex, p.endIndex);
-    const type = nameNode === null
-      ? whole
-      : src.slice(p.startIndex, nameNode.startIndex) + src.slice(nameNode.endIndex, p.endIndex);
-    if (nameNode === null && /^\s*void\s*$/.test(whole)) continue;
-    params.push({ name: nameNode?.text ?? '', type: normalizeType(type) });
   }
   return {
-    name,
-    isStatic,
-    isInline,
+    name: nameNode.text,
+    isStatic: /\bstatic\b/.test(prefix),
+    isInline: /\b(inline|__inline|__inline__)\b/.test(prefix),
     startLine: node.startPosition.row + 1,
     endLine: node.endPosition.row + 1,
-    returnType: normalizeType(`${node.childForFieldName('type')?.text ?? ''} ${stars}`),
+    returnType: normalizeType(prefix.replace(/\b(static|inline|__inline|__inline__|extern)\b|\(/g, ' ')),
     params,
     acquires: [],
     releases: [],
     locals: [],
   };
+}
+
+/** Splits a parameter list at commas outside parentheses and brackets. */
+function splitTopLevel(s: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === '(' || c === '[') depth++;
+    else if (c === ')' || c === ']') depth--;
+    else if (c === ',' && depth === 0) {
+      out.push(s.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(s.slice(start));
+  return out;
 }
 
 /** Follows pointer/parenthesized/attributed declarators to the function_declarator, if any. */
@@ -419,20 +438,13 @@ function functionDeclarator(d: SyntaxNode | null): SyntaxNode | null {
   return null;
 }
 
-function declaratorIdentifier(d: SyntaxNode | null): SyntaxNode | null {
-  while (d !== null) {
-    if (d.type === 'identifier') return d;
-    d = d.childForFieldName('declarator') ?? d.namedChildren.find((c) => c.type.endsWith('declarator') || c.type === 'identifier') ?? null;
-  }
-  return null;
-}
-
 /** Whether the identifier at `depth` is written: the target of an assignment or ++/--. */
-function isWrite(types: string[], fields: string[], depth: number): boolean {
+function isWrite(types: string[], index: number[], depth: number): boolean {
   let d = depth;
-  while (d > 1 && LVALUE_WRAPPERS.has(types[d - 1]) && (fields[d] === 'argument' || types[d - 1] === 'parenthesized_expression')) d--;
+  // Through `x.f`, `x[i]` (x is child 0), `*x` (x is child 1, after the operator) and `(x)`.
+  while (d > 1 && LVALUE_WRAPPERS.has(types[d - 1]) && (index[d] === LVALUE_WRAPPERS.get(types[d - 1]) || types[d - 1] === 'parenthesized_expression')) d--;
   const parent = types[d - 1];
-  return (parent === 'assignment_expression' && fields[d] === 'left') || parent === 'update_expression';
+  return (parent === 'assignment_expression' && index[d] === 0) || parent === 'update_expression';
 }
 
 /** For an annotation outside any function body: the name of the prototype it follows. */

@@ -64,7 +64,7 @@ function extractInWorkers(paths: string[], count: number, script: string, opts: 
       if (next < paths.length) w.postMessage(paths[next++]);
     };
     for (let i = 0; i < Math.min(count, paths.length); i++) {
-      const w = new Worker(script, { execArgv: process.execArgv });
+      const w = new Worker(script);
       workers.push(w);
       w.on('message', (m: WorkerReply) => {
         if (failed) return;

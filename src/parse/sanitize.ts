@@ -50,11 +50,11 @@ const BLANKED = new Set([
   '__no_sanitize_address', '__no_kcsan', 'noinstr', '__flatten', '__naked', '__gnu_inline', '__initdata_or_module',
   '__init_or_module', '__exit_p', '__pcpu_scope', '__lockfunc', '__no_profile', '__assume_aligned', '__mode',
 ]);
-const LOCK_ANNOTATIONS: Record<string, AnnotationKind> = {
-  __acquires: 'acquires',
-  __releases: 'releases',
-  __must_hold: 'must_hold',
-};
+const LOCK_ANNOTATIONS = new Map<string, AnnotationKind>([
+  ['__acquires', 'acquires'],
+  ['__releases', 'releases'],
+  ['__must_hold', 'must_hold'],
+]);
 /** Arguments that name a type, where `struct x` would be legal. */
 const TYPE_TAKING = new Set([
   'sizeof', 'offsetof', 'typeof', '__typeof__', '__typeof', '_Alignof', '__alignof__', 'alignof', 'va_arg',
@@ -82,8 +82,10 @@ interface Directive {
 
 export function sanitize(src: string): Sanitized {
   const n = src.length;
-  const out = new Uint16Array(n);
-  for (let i = 0; i < n; i++) out[i] = src.charCodeAt(i);
+  // Buffer.alloc is never pooled, so the view starts 2-byte aligned.
+  const buf = Buffer.alloc(n * 2);
+  buf.write(src, 'utf16le');
+  const out = new Uint16Array(buf.buffer, buf.byteOffset, n);
   const blank = (a: number, b: number) => {
     for (let i = a; i < b; i++) if (out[i] !== NL) out[i] = SP;
   };
@@ -111,30 +113,34 @@ export function sanitize(src: string): Sanitized {
       const start = i;
       const startLine = line;
       let text = '';
+      let seg = i; // start of the directive text not yet copied into `text`
       while (i < n) {
         const d = out[i];
         if (d === 47 && out[i + 1] === 42) {
           const close = src.indexOf('*/', i + 2);
           const e = close < 0 ? n : close + 2;
           for (let k = i; k < e; k++) if (out[k] === NL) line++;
-          i = e;
-          text += ' ';
+          text += src.slice(seg, i) + ' ';
+          i = seg = e;
           continue;
         }
         if (d === 47 && out[i + 1] === 47) {
+          text += src.slice(seg, i);
+          seg = i;
           while (i < n && out[i] !== NL) i++;
           break;
         }
         if (d === 92 /* \ */ && (out[i + 1] === NL || (out[i + 1] === 13 && out[i + 2] === NL))) {
+          text += src.slice(seg, i) + ' ';
           i += out[i + 1] === 13 ? 3 : 2;
+          seg = i;
           line++;
-          text += ' ';
           continue;
         }
         if (d === NL) break;
-        text += String.fromCharCode(d);
         i++;
       }
+      if (seg < i && !(out[seg] === 47 && out[seg + 1] === 47)) text += src.slice(seg, i);
       directives.push({ start, end: i, line: startLine, text });
       blank(start, i);
       continue;
@@ -215,7 +221,7 @@ export function sanitize(src: string): Sanitized {
       const s = i;
       while (i < n && isIdChar(out[i])) i++;
       const id = src.slice(s, i);
-      const ann = LOCK_ANNOTATIONS[id];
+      const ann = LOCK_ANNOTATIONS.get(id);
       if (ann !== undefined || BLANKED.has(id)) {
         let e = i;
         const p = skipWs(out, i);
@@ -287,9 +293,7 @@ export function sanitize(src: string): Sanitized {
     i++;
   }
 
-  let res = '';
-  for (let k = 0; k < n; k += 8192) res += String.fromCharCode.apply(null, out.subarray(k, k + 8192) as unknown as number[]);
-  return { text: res, defines, annotations, scopedGuards, dropped };
+  return { text: buf.toString('utf16le'), defines, annotations, scopedGuards, dropped };
 }
 
 function atStatementStart(prevTok: string, prevParenPrefix: string): boolean {

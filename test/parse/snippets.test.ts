@@ -324,3 +324,25 @@ describe('bad input', () => {
     expect(warnings.some((w) => w.startsWith('2: '))).toBe(true);
   });
 });
+
+describe('signatures', () => {
+  it('reads parameter names and types as written, and recursive calls stay direct', async () => {
+    const { model } = await parse({
+      's.c': [
+        'static inline const char *name_of(struct dev *d, int (*cb)(int), u8 buf[16], const char __user *ubuf, unsigned long, ...)',
+        '{ return name_of(d, cb, buf, ubuf, 0); }',
+      ].join('\n'),
+    });
+    const f = model.functions[0];
+    expect(f).toMatchObject({ isStatic: true, isInline: true, returnType: 'const char *' });
+    expect(f.params).toEqual([
+      { name: 'd', type: 'struct dev *' },
+      { name: 'cb', type: 'int (*)(int)' },
+      { name: 'buf', type: 'u8 [16]' },
+      { name: 'ubuf', type: 'const char __user *' },
+      { name: '', type: 'unsigned long' },
+      { name: '', type: '...' },
+    ]);
+    expect(model.calls.map((c) => [c.callee, c.kind])).toEqual([[f.id, 'direct']]);
+  });
+});
