@@ -24,6 +24,6 @@ export function describeReason(r: Reason): string {
     case 'min-cut':
       return `placed by the minimum cut (kernel ${r.kernelCost}, user ${r.userCost})`;
     case 'lock-group':
-      return `shares lock ${r.lock} with ${r.with}`;
+      return `shares lock ${r.lock} with ${r.with}${r.fixedBy === undefined ? '' : `; the group includes ${r.fixedBy}, whose side is fixed`}`;
   }
 }

@@ -7,7 +7,7 @@ import type { CallGraph } from '../graph/model.js';
 import type { LockClass } from '../parse/model.js';
 import type { Config } from './config.js';
 import { closure, type IndexedGraph } from './indexed.js';
-import { HARDWARE_KINDS, IRQ_CONTEXT_APIS, IRQ_CONTEXT_ENTRIES, OPS_TABLE } from './tables.js';
+import { DMA_CONFIG_APIS, HARDWARE_KINDS, IRQ_CONTEXT_APIS, IRQ_CONTEXT_ENTRIES, OPS_TABLE } from './tables.js';
 
 export type Reason =
   /** Named in --kernel/--user or the config file. */
@@ -31,7 +31,7 @@ export type Reason =
   /** Placed by the minimum cut: what this function would cost on each side, the others staying put. */
   | { kind: 'min-cut'; kernelCost: number; userCost: number }
   /** Held on one side with others because of a lock (called under it, or taken and released in different functions). */
-  | { kind: 'lock-group'; lock: string; with: string };
+  | { kind: 'lock-group'; lock: string; with: string; fixedBy?: string };
 
 /** Reasons that pin a function to the kernel on their own (not the placement notes). */
 export const ROOT_KINDS: ReadonlySet<Reason['kind']> = new Set(['forced', 'irq-context', 'atomic', 'user-memory', 'dma', 'hardware-hot', 'hot', 'data-path']);
@@ -105,6 +105,8 @@ export function computeRoots(graph: CallGraph, g: IndexedGraph, config: Config):
   // Roots of the two paths on which hardware access pins a function.
   const atomicStarts: number[] = [];
   const hotStarts: number[] = [];
+  /** Line spans of each function's atomic lock regions. */
+  const heldSpans = new Map<number, [number, number][]>();
 
   for (let i = 0; i < g.n; i++) {
     const a = attrs[i];
@@ -129,12 +131,16 @@ export function computeRoots(graph: CallGraph, g: IndexedGraph, config: Config):
     }
     for (const s of a.access) {
       if (s.kind === 'user_memory') add(i, { kind: 'user-memory', api: s.api, file: s.file, line: s.line });
-      else if (s.kind === 'dma') add(i, { kind: 'dma', api: s.api, file: s.file, line: s.line });
+      else if (s.kind === 'dma' && !DMA_CONFIG_APIS.has(s.api)) add(i, { kind: 'dma', api: s.api, file: s.file, line: s.line });
     }
     for (const r of a.holds) {
       if (!r.atomic) continue;
       add(i, { kind: 'atomic', role: 'holder', lock: r.lock, lockClass: r.lockClass, holder: g.ids[i], file: r.file, line: r.acquireLine });
-      atomicStarts.push(i);
+      // The holder is atomic only inside its region: what it calls after unlocking is not on an atomic path.
+      const to = r.releaseLines.length > 0 ? Math.max(...r.releaseLines) : a.fn.endLine;
+      const spans = heldSpans.get(i);
+      if (spans) spans.push([r.acquireLine, to]);
+      else heldSpans.set(i, [[r.acquireLine, to]]);
       for (const c of r.calls) {
         const j = g.index.get(c.callee);
         if (j === undefined) continue;
@@ -157,19 +163,26 @@ export function computeRoots(graph: CallGraph, g: IndexedGraph, config: Config):
   }
 
   // Hardware access pins a function only on an atomic or hot path.
+  /** Hardware reasons from a holder's own lock region: they pin the holder, not what it calls after unlocking. */
+  const regionOnly = new WeakSet<Reason>();
   const atomicPath = closure(g, atomicStarts);
   const hotPath = closure(g, hotStarts);
   for (let i = 0; i < g.n; i++) {
     const onAtomic = atomicPath.root[i] !== -1;
     const onHot = hotPath.root[i] !== -1;
-    if (!onAtomic && !onHot) continue;
+    const spans = heldSpans.get(i);
+    if (!onAtomic && !onHot && spans === undefined) continue;
     const seen = new Set<string>();
     for (const s of attrs[i].access) {
       if (!HARDWARE_KINDS.has(s.kind) || seen.has(s.api)) continue;
-      seen.add(s.api); // one reason per accessor, at its first site
-      const path = onAtomic ? 'atomic' : 'hot';
-      const root = g.ids[onAtomic ? atomicPath.root[i] : hotPath.root[i]];
-      add(i, { kind: 'hardware-hot', api: s.api, file: s.file, line: s.line, path, root });
+      const held = spans?.some(([from, to]) => s.line >= from && s.line <= to) ?? false;
+      if (!onAtomic && !onHot && !held) continue;
+      seen.add(s.api); // one reason per accessor, at its first qualifying site
+      const path = onAtomic || held ? 'atomic' : 'hot';
+      const root = onAtomic ? g.ids[atomicPath.root[i]] : held ? g.ids[i] : g.ids[hotPath.root[i]];
+      const r: Reason = { kind: 'hardware-hot', api: s.api, file: s.file, line: s.line, path, root };
+      if (!onAtomic && !onHot) regionOnly.add(r);
+      add(i, r);
     }
   }
 
@@ -179,6 +192,7 @@ export function computeRoots(graph: CallGraph, g: IndexedGraph, config: Config):
   // the calls inside its region (roots of their own) follow it.
   const spreads = (r: Reason): boolean => {
     if (r.kind === 'atomic') return r.role === 'called';
+    if (regionOnly.has(r)) return false;
     if (config.closure === 'atomic') return r.kind === 'irq-context' || (r.kind === 'hardware-hot' && r.path === 'atomic');
     return ROOT_KINDS.has(r.kind) && !(r.kind === 'forced' && r.side === 'user');
   };

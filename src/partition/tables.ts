@@ -71,6 +71,19 @@ export const IRQ_CONTEXT_APIS: ReadonlySet<string> = new Set([
   'tasklet_setup',
 ]);
 
+/**
+ * DMA API calls that only configure the device's addressing (the DMA mask):
+ * no buffer and no bus address is involved, so from user space they are one
+ * kernel call like any other, not a reason to keep the caller (probe) in the kernel.
+ */
+export const DMA_CONFIG_APIS: ReadonlySet<string> = new Set([
+  'dma_set_mask',
+  'dma_set_coherent_mask',
+  'dma_set_mask_and_coherent',
+  'pci_set_dma_mask',
+  'pci_set_consistent_dma_mask',
+]);
+
 /** Access kinds that touch the hardware (pinning only on hot or atomic paths). */
 export const HARDWARE_KINDS: ReadonlySet<AccessKind> = new Set<AccessKind>(['pio', 'mmio', 'pci_config', 'irq_api']);
 

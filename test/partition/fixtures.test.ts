@@ -43,19 +43,22 @@ describe('partition of the sample drivers', () => {
     expect(formatText(breaches)).toMatch(/irqdev\.c:216: error: \S*irqdev_ring_pop is called while \S*irqdev_read holds priv->lock \(spin_lock_irqsave at \S*irqdev\.c:215\)/);
   });
 
-  it('chardev: the command code stays with sample_write because it runs under io_sem, and the plan says so', async () => {
+  it('chardev: the config code stays with sample_cmd_set because it runs under config_lock, and the plan says so', async () => {
     const { graph } = await loadAnalysis([fixture('chardev')]);
-    // Even when a data-path entry does not pin what it reaches, the semaphore
-    // sample_write holds around sample_dispatch keeps the commands on its side.
+    // Commands run without io_sem (sample_write drops it before dispatching), so
+    // nothing pins them; the config_lock mutex still ties set and update together.
     const plan = partition(graph, applyOverrides(defaultConfig(), { closure: 'atomic' }));
-    const selftest = fn(plan, 'sample_cmd_selftest');
-    expect(selftest.side).toBe('kernel');
-    expect(selftest.pinned).toBe(false);
-    expect(selftest.reasons).toContainEqual({ kind: 'lock-group', lock: 'struct sample_dev.io_sem', with: expect.stringMatching(/sample_write$/) });
+    const update = fn(plan, 'sample_config_update');
+    expect(update.side).toBe(fn(plan, 'sample_cmd_set').side);
+    expect(update.pinned).toBe(false);
+    expect(update.reasons).toContainEqual({ kind: 'lock-group', lock: 'struct sample_dev.config_lock', with: expect.stringMatching(/sample_cmd_set$/) });
+    expect(fn(plan, 'sample_cmd_selftest').side).toBe('user');
     expect(fn(plan, 'sample_init').side).toBe('user');
     expect(checkPlan(graph, plan)).toEqual([]);
-    // Moving one command out splits the io_sem critical section.
-    const moved = partition(graph, applyOverrides(defaultConfig(), { closure: 'atomic', user: ['sample_cmd_selftest'] }));
-    expect(checkPlan(graph, moved)).toContainEqual(expect.objectContaining({ rule: 'lock-call-side', lock: 'struct sample_dev.io_sem', misplaced: expect.stringMatching(/sample_cmd_selftest$/) }));
+    // Keeping the update in the kernel alone splits the config_lock critical section.
+    const split = partition(graph, applyOverrides(defaultConfig(), { closure: 'atomic', kernel: ['sample_config_update'], user: ['sample_cmd_set'] }));
+    expect(checkPlan(graph, split)).toContainEqual(
+      expect.objectContaining({ rule: 'lock-call-side', lock: 'struct sample_dev.config_lock', misplaced: expect.stringMatching(/sample_config_update$/) }),
+    );
   });
 });

@@ -70,6 +70,10 @@ describe('partition plan', () => {
     const p = partition(driverGraph(), applyOverrides(defaultConfig(), { kernel: ['drv_cfg_apply'] }));
     expect(sideOf(p, 'drv_cfg_apply')).toBe('kernel');
     expect(sideOf(p, 'drv_cfg_set')).toBe('kernel');
+    // The holder's reason names the lock and the forced callee that decided its side.
+    expect(p.functions.find((f) => f.id === 'drv_cfg_set')!.reasons).toContainEqual(
+      expect.objectContaining({ kind: 'lock-group', with: 'drv_cfg_apply', fixedBy: 'drv_cfg_apply' }),
+    );
   });
 
   it('keeps a lock taken in one function and released in another on one side', () => {
@@ -79,7 +83,7 @@ describe('partition plan', () => {
     });
     const p = partition(graph, defaultConfig());
     expect(sideOf(p, 'take')).toBe('kernel');
-    expect(p.functions.find((f) => f.id === 'take')!.reasons).toContainEqual({ kind: 'lock-group', lock: CFG_MUTEX, with: 'give' });
+    expect(p.functions.find((f) => f.id === 'take')!.reasons).toContainEqual({ kind: 'lock-group', lock: CFG_MUTEX, with: 'give', fixedBy: 'give' });
   });
 
   it('weighs lines against crossings with --lpc-cost', () => {

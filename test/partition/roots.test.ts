@@ -123,3 +123,47 @@ describe('closure policy', () => {
     expect(pinnedIds('atomic')).toEqual(['dp_write', 'holder', 'inside', 'isr', 'isr_helper']);
   });
 });
+
+describe('spinlock holders and DMA configuration', () => {
+  // Like e1000_mii_ioctl: reads the PHY under stats_lock, then resets the chip after unlocking.
+  const graph = () =>
+    makeGraph({
+      functions: [
+        {
+          id: 'ioctl',
+          line: 100,
+          lines: 30,
+          holds: [{ lock: 'struct adapter.stats_lock', line: 105, calls: [{ callee: 'read_phy', line: 106 }] }],
+          access: [
+            { kind: 'mmio', api: 'readl', line: 107 },
+            { kind: 'mmio', api: 'writel', line: 120 },
+          ],
+        },
+        { id: 'read_phy', access: [{ kind: 'mmio', api: 'readl' }] },
+        { id: 'reinit', access: [{ kind: 'mmio', api: 'writel' }] },
+        { id: 'probe', access: [{ kind: 'dma', api: 'dma_set_mask_and_coherent' }] },
+        { id: 'open', access: [{ kind: 'dma', api: 'dma_alloc_coherent' }] },
+      ],
+      calls: [
+        { from: 'ioctl', to: 'read_phy', line: 106 },
+        { from: 'ioctl', to: 'reinit', line: 121 },
+      ],
+    });
+  for (const closure of ['all', 'atomic'] as const) {
+    it(`does not put what a holder calls after unlocking on an atomic path (closure ${closure})`, () => {
+      const r = reasonsOf({ ...defaultConfig(), closure }, graph());
+      expect(r.get('reinit')).toEqual([]);
+      expect(r.get('read_phy')).toContainEqual(expect.objectContaining({ kind: 'hardware-hot', api: 'readl', path: 'atomic' }));
+      // The holder's own access counts inside its region only.
+      const own = (r.get('ioctl') ?? []).filter((x) => x.kind === 'hardware-hot');
+      expect(own).toEqual([{ kind: 'hardware-hot', api: 'readl', file: 'drv.c', line: 107, path: 'atomic', root: 'ioctl' }]);
+    });
+  }
+
+  it('does not pin a function for setting the DMA mask, only for DMA memory and mappings', () => {
+    const r = reasonsOf(defaultConfig(), graph());
+    expect(r.get('probe')).toEqual([]);
+    expect(kinds(r.get('open'))).toEqual(['dma']);
+  });
+});
+
