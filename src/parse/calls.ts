@@ -58,7 +58,7 @@ export function resolveCalls(all: FileFacts[], index: FunctionIndex, macros: Mac
         calls.push(site);
         callees.push(callee);
       };
-      const miss = (reason: string) => unresolved.push({ caller, file, line: c.line, text: c.text, reason });
+      const miss = (reason: string) => unresolved.push({ caller, file, line: c.line, text: c.text || c.name, reason });
       if (c.kind === 'direct' || c.kind === 'pointer') {
         const id = index.resolve(c.name, file);
         const local = facts.functions[c.fn].locals.includes(c.name);

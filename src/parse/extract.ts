@@ -234,7 +234,8 @@ export function extractFile(file: string, src: string): FileFacts {
     cursor.gotoParent();
     // guard(cls)(&lock) is a lock, not a call; the lock walk reads it.
     if ((kind === 'direct' && name === 'guard') || (kind === 'call' && /^guard\s*\(/.test(text))) return;
-    const call: FileFacts['calls'][number] = { fn, off, line, kind, name, text: normalizeSpace(text) };
+    // Direct calls are most of them and their text is their name: keep memory down.
+    const call: FileFacts['calls'][number] = { fn, off, line, kind, name, text: kind === 'direct' ? '' : normalizeSpace(text) };
     if (kind === 'direct') {
       if (fn >= 0 && lockApi(name) !== undefined) needsLock[fn] = true;
       const definer = LOCK_DEFINERS[name];

@@ -28,6 +28,7 @@ export interface RawCall {
   kind: RawCallKind;
   /** Identifier for direct and pointer calls, field name for field calls. */
   name: string;
+  /** The callee expression as written; '' for direct calls (it is `name`). */
   text: string;
   /** For registration APIs: each argument reduced to an identifier (without & and casts), or null. */
   args?: (string | null)[];

@@ -4,7 +4,6 @@
  * facts are linked across files.
  */
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -12,6 +11,7 @@ import { InputError, type Diagnostic } from '../errors.js';
 import { extractFile } from './extract.js';
 import type { FileFacts } from './facts.js';
 import { link } from './link.js';
+import { readSource } from './source.js';
 import type { DriverModel } from './model.js';
 import type { WorkerReply } from './worker.js';
 
@@ -44,7 +44,7 @@ export async function parseSources(input: string[], opts: ParseOptions = {}): Pr
 async function extractHere(paths: string[], opts: ParseOptions): Promise<FileFacts[]> {
   const out: FileFacts[] = [];
   for (const p of paths) {
-    out.push(extractFile(p, await readFile(p, 'utf8')));
+    out.push(extractFile(p, await readSource(p)));
     opts.onProgress?.(out.length, paths.length);
     // Let tree finalizers run: a synchronous loop over thousands of files grows to gigabytes.
     await new Promise((r) => setImmediate(r));

@@ -1,8 +1,8 @@
 /** Worker thread: extracts the facts of each file the parent sends, one message per file. */
-import { readFile } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import { InputError } from '../errors.js';
 import { extractFile } from './extract.js';
+import { readSource } from './source.js';
 
 export interface WorkerReply {
   file: string;
@@ -16,7 +16,7 @@ let done = 0;
 port.on('message', async (file: string) => {
   let reply: WorkerReply;
   try {
-    reply = { file, facts: extractFile(file, await readFile(file, 'utf8')) };
+    reply = { file, facts: extractFile(file, await readSource(file)) };
   } catch (e) {
     const err = e as Error;
     reply = { file, error: { message: err.message, file: (e as InputError).file, line: (e as InputError).line, input: e instanceof InputError } };
