@@ -7,7 +7,11 @@ export interface ManifestParam {
   type: string;
   offset: number;
   size: number;
-  marshal: ParamPlan['marshal'];
+  /** The contract's kinds; a buffer copied both ways is buffer-out with copyIn, a handle is a u64 scalar with handle. */
+  marshal: 'scalar' | 'struct-in' | 'struct-inout' | 'buffer-in' | 'buffer-out' | 'string';
+  copyIn?: boolean;
+  /** An opaque handle for a kernel object (the struct tag): the user half only passes it back. */
+  handle?: string;
   /** Buffers: the parameter whose value is the element count (not sent separately), and the element size. */
   lengthFrom?: string;
   elementSize?: number;
@@ -53,7 +57,9 @@ export function procedureEntry(p: ProcPlan): Manifest['procedures'][number] {
       type: q.type,
       offset: f.offset,
       size: direct ? direct.size : 8,
-      marshal: q.marshal,
+      marshal: q.marshal === 'buffer-inout' ? 'buffer-out' : q.marshal === 'handle' ? 'scalar' : q.marshal,
+      ...(q.marshal === 'buffer-inout' ? { copyIn: true } : {}),
+      ...(q.handleTag !== undefined ? { handle: q.handleTag } : {}),
       ...(q.lengthParam !== undefined ? { lengthFrom: q.lengthParam } : {}),
       ...(q.elemSize !== undefined ? { elementSize: q.elemSize } : {}),
       ...(len ? { lengthOffset: len.offset } : {}),

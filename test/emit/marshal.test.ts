@@ -77,9 +77,9 @@ describe('wire layout', () => {
     const e = procedureEntry(p);
     expect(e.params.map((x) => [x.name, x.marshal])).toEqual([
       ['key', 'string'],
-      ['buf', 'buffer-inout'],
+      ['buf', 'buffer-out'],
     ]);
-    expect(e.params[1]).toMatchObject({ lengthFrom: 'size', resultOffset: 8 });
+    expect(e.params[1]).toMatchObject({ copyIn: true, lengthFrom: 'size', resultOffset: 8 });
   });
 
   it('follows annotations: a void * with a length, an out-only buffer', async () => {
@@ -135,7 +135,7 @@ describe('refusals name file:line and the fix', () => {
 describe('opaque handles', () => {
   it('pass a pointer the function only hands back as a 64-bit handle', async () => {
     const p = await plan('int f(struct withptr *w, int n)\n{\n\treturn g(w, n);\n}\n', 'f', { 'f.w': { opaque: true } });
-    expect(procedureEntry(p).params[0]).toMatchObject({ marshal: 'handle', offset: 0, size: 8 });
+    expect(procedureEntry(p).params[0]).toMatchObject({ marshal: 'scalar', handle: 'withptr', offset: 0, size: 8 });
     expect(p.params[0].handleTag).toBe('withptr');
   });
 });
