@@ -70,7 +70,7 @@ export async function benchCParse(reportLines: string[]): Promise<void> {
   writeFileSync(list, files.join('\n'));
   const worker = path.join(path.dirname(fileURLToPath(import.meta.url)), 'cparse-worker.js');
 
-  const ours = await measure(process.execPath, ['--expose-gc', worker, list]);
+  const ours = await measure(process.execPath, [worker, list]);
   const r = JSON.parse(ours.stdout.trim().split('\n').pop() as string) as {
     parseMs: number; graphMs: number; cpuS: number; functions: number; calls: number; unresolved: number; locks: number; nodes: number; edges: number; maxRssKb: number;
   };

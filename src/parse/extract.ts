@@ -173,9 +173,9 @@ export function extractFile(file: string, src: string): FileFacts {
     if (done) break;
   }
 
-  const code = text.replace(/\s+/g, '').length;
-  // Real kernel headers can be 84% ERROR (mdio-cavium.h bitfield macros); prose is over 98%.
-  if (code > 200 && errorChars > 0.9 * text.length && facts.functions.length === 0) {
+  // Real kernel headers can be almost all ERROR (bitfield macros in struct bodies) yet are
+  // full of `;`, braces and calls; prose and other non-C text has next to none of them.
+  if (errorChars > 0.9 * text.length && facts.functions.length === 0 && notC(text)) {
     throw new InputError('not C source: the parser could make sense of almost none of it', file, firstErrorLine);
   }
 
@@ -462,6 +462,13 @@ function prototypeNameBefore(root: SyntaxNode, offset: number): string | null {
     }
   }
   return null;
+}
+
+function notC(text: string): boolean {
+  const code = text.replace(/\s+/g, '').length;
+  // X-macro tables (`UNUSUAL_DEV(..),` lines) have calls instead.
+  const structure = text.replace(/[^;{}]+/g, '').length + (text.match(/\w\s*\(/g)?.length ?? 0);
+  return code > 200 && structure < 0.005 * code;
 }
 
 function lineOf(src: string, offset: number): number {

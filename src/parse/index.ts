@@ -56,36 +56,41 @@ async function extractHere(paths: string[], opts: ParseOptions): Promise<FileFac
 function extractInWorkers(paths: string[], count: number, script: string, opts: ParseOptions): Promise<FileFacts[]> {
   return new Promise((resolve, reject) => {
     const results = new Map<string, FileFacts>();
+    const busy = new Set<Worker>();
     const workers: Worker[] = [];
     let next = 0;
-    let failed = false;
-    const stop = () => workers.forEach((w) => void w.terminate());
+    let failure: Error | undefined;
+    // A worker is only terminated between files: terminating one inside tree-sitter's native
+    // code aborts the whole process.
+    const settle = () => {
+      if (busy.size > 0) return;
+      workers.forEach((w) => void w.terminate());
+      if (failure !== undefined) reject(failure);
+      else resolve(paths.map((p) => results.get(p) as FileFacts));
+    };
     const feed = (w: Worker) => {
-      if (next < paths.length) w.postMessage(paths[next++]);
+      if (failure === undefined && next < paths.length) {
+        busy.add(w);
+        w.postMessage(paths[next++]);
+      } else settle();
     };
     for (let i = 0; i < Math.min(count, paths.length); i++) {
       const w = new Worker(script);
       workers.push(w);
       w.on('message', (m: WorkerReply) => {
-        if (failed) return;
+        busy.delete(w);
         if (m.error !== undefined) {
-          failed = true;
-          stop();
-          reject(m.error.input ? new InputError(m.error.message, m.error.file, m.error.line) : new Error(`${m.file}: ${m.error.message}`));
-          return;
+          failure ??= m.error.input ? new InputError(m.error.message, m.error.file, m.error.line) : new Error(`${m.file}: ${m.error.message}`);
+        } else if (m.facts !== undefined) {
+          results.set(m.file, m.facts);
+          opts.onProgress?.(results.size, paths.length);
         }
-        results.set(m.file, m.facts as FileFacts);
-        opts.onProgress?.(results.size, paths.length);
-        if (results.size === paths.length) {
-          stop();
-          resolve(paths.map((p) => results.get(p) as FileFacts));
-        } else feed(w);
+        feed(w);
       });
       w.on('error', (e) => {
-        if (failed) return;
-        failed = true;
-        stop();
-        reject(e);
+        busy.delete(w);
+        failure ??= e;
+        settle();
       });
       feed(w);
     }
