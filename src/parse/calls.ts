@@ -61,7 +61,7 @@ export function resolveCalls(all: FileFacts[], index: FunctionIndex, macros: Mac
       const miss = (reason: string) => unresolved.push({ caller, file, line: c.line, text: c.text || c.name, reason });
       if (c.kind === 'direct' || c.kind === 'pointer') {
         const id = index.resolve(c.name, file);
-        const local = facts.functions[c.fn].locals.includes(c.name);
+        const local = c.local === true;
         if (id !== undefined && !local) add(id, 'direct');
         else if (local) {
           const targets = localTargets(facts, c.fn, c.name, index);

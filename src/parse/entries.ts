@@ -36,12 +36,12 @@ export function findEntries(all: FileFacts[], index: FunctionIndex, diag: (file:
         if (arg === undefined) continue;
         let targets: string[] = [];
         if (arg !== null) {
-          const local = c.fn >= 0 && facts.functions[c.fn].locals.includes(arg);
+          const local = c.argLocal?.[r.arg] === true;
           const id = local ? undefined : index.resolve(arg, file);
           targets = id !== undefined ? [id] : c.fn >= 0 ? localTargets(facts, c.fn, arg, index) : [];
         }
         // NULL (no threaded handler) and external functions are fine; only a variable we cannot follow is worth a note.
-        if (targets.length === 0 && arg !== null && arg !== 'NULL' && c.fn >= 0 && facts.functions[c.fn].locals.includes(arg)) {
+        if (targets.length === 0 && arg !== null && c.argLocal?.[r.arg] === true) {
           diag(file, c.line, `${c.name}: handler variable ${arg} has no function assigned in this function`);
         }
         for (const t of targets) push({ function: t, kind: r.kind, api: c.name, file, line: c.line });
@@ -51,7 +51,6 @@ export function findEntries(all: FileFacts[], index: FunctionIndex, diag: (file:
   const hasEntry = new Set(entries.map((e) => e.function));
   for (const facts of all) {
     for (const r of facts.refs) {
-      if (r.fn >= 0 && facts.functions[r.fn].locals.includes(r.name)) continue;
       const id = index.resolve(r.name, facts.file);
       if (id === undefined || hasEntry.has(id)) continue;
       hasEntry.add(id);

@@ -200,7 +200,6 @@ export function extractFile(file: string, src: string): FileFacts {
     if (need && !lockWork.some((w) => w.fn === idx)) lockWork.push({ fn: idx, node: fnNodes[idx], annotations: [] });
   });
   for (const w of lockWork) walkLocks(w.node, w.fn, facts, w.annotations, guards);
-  facts.functions.forEach((f, i) => (f.locals = [...locals[i]]));
   return facts;
 
   function recordCall(fn: number): void {
@@ -236,6 +235,7 @@ export function extractFile(file: string, src: string): FileFacts {
     if ((kind === 'direct' && name === 'guard') || (kind === 'call' && /^guard\s*\(/.test(text))) return;
     // Direct calls are most of them and their text is their name: keep memory down.
     const call: FileFacts['calls'][number] = { fn, off, line, kind, name, text: kind === 'direct' ? '' : normalizeSpace(text) };
+    if ((kind === 'direct' || kind === 'pointer') && fn >= 0 && locals[fn].has(name)) call.local = true;
     if (kind === 'direct') {
       if (fn >= 0 && lockApi(name) !== undefined) needsLock[fn] = true;
       const definer = LOCK_DEFINERS[name];
@@ -245,6 +245,7 @@ export function extractFile(file: string, src: string): FileFacts {
           const v = stripValue(a);
           return v?.type === 'identifier' ? v.text : null;
         });
+        call.argLocal = call.args.map((a) => a !== null && fn >= 0 && locals[fn].has(a));
         if (definer !== undefined && fn < 0 && call.args[0]) {
           const before = src.slice(Math.max(0, off - 40), off);
           facts.globals.push({ name: call.args[0], isStatic: /\bstatic\s*$/.test(before), type: name, line, lockClass: definer });
@@ -399,7 +400,6 @@ function describeFunction(node: SyntaxNode, decl: SyntaxNode, nameNode: SyntaxNo
     params,
     acquires: [],
     releases: [],
-    locals: [],
   };
 }
 

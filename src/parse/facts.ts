@@ -15,8 +15,6 @@ export interface RawFunction {
   params: Param[];
   acquires: string[];
   releases: string[];
-  /** Parameters and local variables: they shadow globals and explain calls through pointers. */
-  locals: string[];
 }
 
 export type RawCallKind = 'direct' | 'field' | 'pointer' | 'subscript' | 'call' | 'other';
@@ -30,10 +28,15 @@ export interface RawCall {
   name: string;
   /** The callee expression as written; '' for direct calls (it is `name`). */
   text: string;
+  /** The callee is a parameter or local variable of the caller (a function pointer). */
+  local?: boolean;
   /** For registration APIs: each argument reduced to an identifier (without & and casts), or null. */
   args?: (string | null)[];
+  /** Per argument: it names a parameter or local variable. */
+  argLocal?: boolean[];
 }
 
+/** A use of a name that is not a parameter or local variable where it is used. */
 export interface RawRef {
   fn: number;
   name: string;

@@ -32,7 +32,7 @@ export function indexGlobals(all: FileFacts[], index: FunctionIndex): GlobalInde
     for (const r of facts.refs) {
       if (r.fn < 0) continue;
       const g = resolve(r.name, facts.file);
-      if (g === undefined || facts.functions[r.fn].locals.includes(r.name)) continue;
+      if (g === undefined) continue;
       const list = r.write ? g.writers : g.readers;
       if (!list.includes(ids[r.fn])) list.push(ids[r.fn]);
     }

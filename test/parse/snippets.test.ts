@@ -323,9 +323,15 @@ describe('bad input', () => {
     const warnings: string[] = [];
     const damaged = path.join(dir, 'damaged.c');
     writeFileSync(damaged, 'int ok(void) { return 1; }\nint bad(void) { return 1 +* ; }\nint fine(void) { return ok(); }\n');
-    const model = await parseSources([damaged], { onWarning: (d) => warnings.push(`${d.line}: ${d.message}`) });
+    const progress: string[] = [];
+    const model = await parseSources([damaged, table], {
+      onWarning: (d) => warnings.push(`${d.line}: ${d.message}`),
+      onProgress: (done, total) => progress.push(`${done}/${total}`),
+    });
+    expect(progress).toEqual(['1/2', '2/2']);
     expect(model.functions.map((f) => f.name)).toEqual(['ok', 'bad', 'fine']);
     expect(warnings.some((w) => w.startsWith('2: '))).toBe(true);
+    expect(model.diagnostics.filter((d) => d.file === damaged).map((d) => d.line)).toContain(2);
   });
 });
 
