@@ -28,7 +28,7 @@ export interface Sanitized {
   annotations: Annotation[];
   /** Offsets of `scoped_guard` rewritten to `if`: the if statement starting there is a guard. */
   scopedGuards: number[];
-  /** Branches dropped because they were `#if 0` or brace-unbalanced: [line, reason]. */
+  /** Live #if branches dropped because their braces do not balance: line and reason. */
   dropped: { line: number; message: string }[];
 }
 
@@ -411,15 +411,14 @@ function resolveConditionals(
     let kept = 0;
     let sawOne = false;
     for (const b of group) {
-      let drop = '';
-      if (b.cond === 'zero') drop = '#if 0 branch skipped';
-      else if (sawOne) drop = 'branch after #if 1 skipped';
-      else if (unbalanced && kept > 0) drop = 'brace-unbalanced #if branch skipped (first branch kept)';
+      // Dead code (#if 0, after #if 1) goes silently, as a compiler would drop it; an
+      // unbalanced branch is live code the model loses, which the user should hear about.
+      const dead = b.cond === 'zero' || sawOne;
+      const unparsable = !dead && unbalanced && kept > 0;
       if (b.cond === 'one') sawOne = true;
-      if (drop !== '') {
-        blank(b.dir.end, b.end);
-        dropped.push({ line: b.dir.line, message: drop });
-      } else kept++;
+      if (dead || unparsable) blank(b.dir.end, b.end);
+      else kept++;
+      if (unparsable) dropped.push({ line: b.dir.line, message: 'brace-unbalanced #if branch skipped (only the first branch is analysed)' });
     }
   };
   for (const d of directives) {
