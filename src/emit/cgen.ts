@@ -100,8 +100,9 @@ export function callerStub(plan: ProcPlan, signature: string, argsTag: string, r
   L.push(`${TAB}struct ${resTag} *lpc_r;`);
   if (!retVoid) L.push(`${TAB}${plan.ret.type} lpc_result${plan.ret.kind === 'struct' ? ' = {}' : ' = 0'};`);
   for (const p of bufs) L.push(`${TAB}size_t lpc_n_${p.name};`);
-  L.push(`${TAB}size_t lpc_len = sizeof(*lpc_a);`);
-  L.push(`${TAB}size_t lpc_rlen = sizeof(*lpc_r);`);
+  // Variable data and the result start 8-byte aligned.
+  L.push(`${TAB}size_t lpc_len = ALIGN(sizeof(*lpc_a), 8);`);
+  L.push(`${TAB}size_t lpc_rlen = ${bufs.some(receivesData) ? 'ALIGN(sizeof(*lpc_r), 8)' : 'sizeof(*lpc_r)'};`);
   if (hasVar) L.push(`${TAB}size_t lpc_off;`);
   L.push(`${TAB}u8 *lpc_buf;`);
   L.push(`${TAB}int lpc_ret;`);
@@ -146,7 +147,7 @@ export function callerStub(plan: ProcPlan, signature: string, argsTag: string, r
     else if (p.marshal === 'handle') L.push(`${TAB}lpc_a->${p.name} = lpc_handle_of_${p.handleTag}(${p.name});`);
   }
   // Variable part.
-  if (hasVar) L.push(`${TAB}lpc_off = sizeof(*lpc_a);`);
+  if (hasVar) L.push(`${TAB}lpc_off = ALIGN(sizeof(*lpc_a), 8);`);
   for (const p of bufs) {
     L.push(`${TAB}lpc_a->${p.name}_len = lpc_n_${p.name};`);
     if (!sendsData(p)) continue;
@@ -212,6 +213,7 @@ export function calleeWrapper(plan: ProcPlan, fnName: string, prefix: string, ar
       L.push(`${TAB}${TAB}return -EINVAL;`);
     }
     if (receivesData(p)) {
+      L.push(`${TAB}off = ALIGN(off, 8);`);
       L.push(wrapCall(1, 'if (!lpc_span_ok', ['rlen', 'sizeof(*r)', 'off', `a->${p.name}_len`, es], ')'));
       L.push(`${TAB}${TAB}return -EINVAL;`);
       L.push(`${TAB}r->${p.name}_off = off;`);

@@ -45,7 +45,7 @@ step dump '!dump'
 kill $daemon
 wait $daemon
 start=$(date +%s)
-step orphan '!fact 5'
+step orphan '!set mode add'
 echo "ORPHAN-SECONDS $(( $(date +%s) - start ))"
 rmmod sampledrv && echo UNLOADED
 echo DAEMON-LOG

@@ -37,7 +37,7 @@ export const emitCommand: CommandModule<object, Args> = {
     y
       .positional('inputs', { type: 'string', array: true, demandOption: true, describe: 'the driver\'s C files or directories, and Callgrind profiles' })
       .option('out', { type: 'string', demandOption: true, describe: 'output directory (kmod/ and udaemon/ are replaced)' })
-      .option('plan', { type: 'string', describe: 'a plan written by `check --plan` or `analyze`; default: compute it' })
+      .option('plan', { type: 'string', describe: 'a plan written by `analyze --plan`; default: compute it from the sources' })
       .option('config', { type: 'string', describe: 'split-driver.json (default: the one beside the inputs)' })
       .option('kernel', { type: 'string', array: true, describe: 'keep these functions in the kernel (computing the plan)' })
       .option('user', { type: 'string', array: true, describe: 'move these functions to user space (computing the plan)' })
