@@ -19,6 +19,10 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The checkout whose dist/ and node_modules/ the guest runs. */
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Modules the guest needs for virtio-9p, in load order. */
 const MODULES = [
@@ -96,6 +100,8 @@ ${insmods}
 O=trans=virtio,version=9p2000.L,msize=262144
 mount -t 9p -o ro,$O hostroot /mnt
 mount -t 9p -o $O,cache=none job /mnt/tmp
+# The job share hides the host's /tmp: a checkout that lives there comes back as its own share.
+if [ -f /mnt/tmp/.repo-mount ]; then mount -t 9p -o ro,$O repo "/mnt/tmp/$(cat /mnt/tmp/.repo-mount)"; fi
 mount -t proc proc /mnt/proc
 mount -t sysfs sysfs /mnt/sys
 mount -t devtmpfs devtmpfs /mnt/dev
@@ -180,9 +186,17 @@ export async function runInGuest(opts: GuestOptions): Promise<GuestResult> {
   const job = mkdtempSync(path.join(os.tmpdir(), 'split-driver-guest-'));
   try {
     for (const [name, src] of Object.entries(opts.files ?? {})) {
+      mkdirSync(path.dirname(path.join(job, name)), { recursive: true });
       copyFileSync(src, path.join(job, name));
     }
     writeFileSync(path.join(job, '.job.sh'), opts.script);
+    const shares: string[] = [];
+    const underTmp = path.relative('/tmp', REPO_ROOT);
+    if (!underTmp.startsWith('..') && !path.isAbsolute(underTmp)) {
+      mkdirSync(path.join(job, underTmp), { recursive: true });
+      writeFileSync(path.join(job, '.repo-mount'), underTmp);
+      shares.push('-virtfs', `local,path=${REPO_ROOT},mount_tag=repo,security_model=none,readonly=on,multidevs=remap`);
+    }
     const args = [
       '-accel', 'tcg',
       '-cpu', 'max',
@@ -196,6 +210,7 @@ export async function runInGuest(opts: GuestOptions): Promise<GuestResult> {
       '-append', `console=ttyS0 quiet panic=-1 ${opts.append ?? ''}`.trim(),
       '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
       '-virtfs', `local,path=${job},mount_tag=job,security_model=none,multidevs=remap`,
+      ...shares,
     ];
     const started = Date.now();
     let bootMs = -1;
