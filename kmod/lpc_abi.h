@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only WITH Linux-syscall-note */
 /*
- * lpc_abi.h - the ioctl ABI between a split driver's kernel half and its
+ * The ioctl ABI between a split driver's kernel half and its
  * user-space daemon.  This header is the single source of truth: the kernel
  * core, the C daemons and the TypeScript daemon are all derived from it.
  *

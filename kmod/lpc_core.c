@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * lpc_core.c - local procedure calls between a split driver's kernel half
+ * Local procedure calls between a split driver's kernel half
  * and its user-space daemon, over the ioctls of lpc_abi.h.
  *
  * Fault handling follows fs/fuse/dev.c: a request is reference counted and

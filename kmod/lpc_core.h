@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * lpc_core.h - kernel-internal API of the LPC core, used by the generated
+ * Kernel-internal API of the LPC core, used by the generated
  * kernel half of a split driver (and by the self-test module).
  *
  * The core is linked into the driver's module: one misc device
