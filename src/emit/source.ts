@@ -6,24 +6,14 @@
  * the parser's sanitize pass, which keeps every offset, so ranges point into
  * the original source and rewriting keeps the author's text byte for byte.
  */
-import { createRequire } from 'node:module';
 import type Parser from 'tree-sitter';
 import { InputError } from '../errors.js';
 import { sanitize, type MacroDef } from '../parse/sanitize.js';
 import { declaratorName, normalizeSpace } from '../parse/syntax.js';
+import { parseC } from '../parse/c-parser.js';
 
 type SyntaxNode = Parser.SyntaxNode;
 
-const require = createRequire(import.meta.url);
-let parser: Parser | undefined;
-function getParser(): Parser {
-  if (parser === undefined) {
-    const TreeSitter = require('tree-sitter') as typeof Parser;
-    parser = new TreeSitter();
-    parser.setLanguage(require('tree-sitter-c'));
-  }
-  return parser;
-}
 
 export type ItemKind = 'function' | 'prototype' | 'variable' | 'type' | 'directive' | 'statement' | 'comment';
 
@@ -151,7 +141,7 @@ export function lineOfOffset(idx: SourceIndex, offset: number): number {
 
 export function indexSource(file: string, text: string): SourceIndex {
   const san = sanitize(text);
-  const tree = getParser().parse(san.text, null, { bufferSize: san.text.length * 2 + 1024 });
+  const tree = parseC(san.text);
   const lineStarts = [0];
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lineStarts.push(i + 1);
   const idx: SourceIndex = { file, text, items: [], structs: [], enums: [], typedefs: new Map(), defines: san.defines, lineStarts };

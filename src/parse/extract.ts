@@ -4,7 +4,6 @@
  * only for the few constructs that need a closer look). Lock regions are then walked
  * structurally, only in the functions that touch a lock.
  */
-import { createRequire } from 'node:module';
 import type Parser from 'tree-sitter';
 import { InputError } from '../errors.js';
 import { LOCK_DEFINERS, REGISTRATIONS, lockApi } from './apis.js';
@@ -13,19 +12,10 @@ import { walkLocks } from './locks.js';
 import type { Param } from './model.js';
 import { sanitize, type Annotation } from './sanitize.js';
 import { declaratorName, normalizeSpace, normalizeType, stripValue } from './syntax.js';
+import { parseC } from './c-parser.js';
 
 type SyntaxNode = Parser.SyntaxNode;
 
-const require = createRequire(import.meta.url);
-let parser: Parser | undefined;
-function getParser(): Parser {
-  if (parser === undefined) {
-    const TreeSitter = require('tree-sitter') as typeof Parser;
-    parser = new TreeSitter();
-    parser.setLanguage(require('tree-sitter-c'));
-  }
-  return parser;
-}
 
 /** Node type names by id, filled as they are met (cursor.nodeType allocates a string per call). */
 const typeNames: string[] = [];
@@ -45,7 +35,7 @@ export function extractFile(file: string, src: string): FileFacts {
   if (nul >= 0) throw new InputError('not C source: the file contains binary data', file, lineOf(src, nul));
   const san = sanitize(src);
   const text = san.text;
-  const tree = getParser().parse(text, null, { bufferSize: text.length * 2 + 1024 });
+  const tree = parseC(text);
 
   const facts: FileFacts = {
     file,
