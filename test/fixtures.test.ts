@@ -4,20 +4,17 @@
  * user space over the shim, where Callgrind sees exactly the calls its
  * workload makes (the counts below follow from fixtures/harness/workload-*.c).
  */
-import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Profile } from '../src/callgrind/model.js';
 import { readProfile } from '../src/callgrind/parse.js';
 import { CALLGRIND_OPTIONS } from '../src/callgrind/run.js';
-import { kernelSourceFiles } from './support/kernel-source.js';
+import { checkpatch, diagnostics, sh } from './support/kbuild.js';
 import { guestKernel, runInGuest } from './qemu/harness.js';
 
-const run = promisify(execFile);
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const fixtures = path.join(repo, 'fixtures');
 
@@ -26,18 +23,6 @@ const SAMPLES = [
   { dir: 'irqdev', module: 'irqdev', sources: ['irqdev.c', 'irqdev.h'] },
 ];
 
-/** Runs a command; resolves with its exit code and combined output, never throws on a failure exit. */
-async function sh(cmd: string, args: string[], cwd: string): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout, stderr } = await run(cmd, args, { cwd, maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, out: stdout + stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : -1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
-  }
-}
-
-const diagnostics = (out: string) => out.split('\n').filter((l) => /\bwarning:|\berror:/i.test(l));
 
 /** Call counts per caller -> callee edge, by function name. */
 function edges(profile: Profile): (caller: string, callee: string) => number {
@@ -172,13 +157,8 @@ describe.each(SAMPLES)('fixtures/$dir as a kernel module', ({ dir, module }) => 
 
 describe('fixtures/ source style', () => {
   it('passes checkpatch without errors or warnings', async () => {
-    const tree = await kernelSourceFiles([
-      'scripts/checkpatch.pl',
-      'scripts/spelling.txt',
-      'scripts/const_structs.checkpatch',
-    ]);
     const files = SAMPLES.flatMap((s) => s.sources.map((f) => path.join(fixtures, s.dir, f)));
-    const r = await sh('perl', [path.join(tree, 'scripts/checkpatch.pl'), '--no-tree', '--strict', '-f', ...files], tree);
+    const r = await sh('perl', [await checkpatch(), '--no-tree', '--strict', '-f', ...files], fixtures);
     const totals = r.out.split('\n').filter((l) => l.startsWith('total:'));
     expect(totals).toHaveLength(files.length);
     for (const t of totals) expect(t).toMatch(/^total: 0 errors, 0 warnings, 0 checks,/);

@@ -4,38 +4,24 @@
  * (one boot) where test/qemu/progs/lpctest drives the self-test module and
  * the C daemon through every ioctl, the daemon's death and restart, and rmmod.
  */
-import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kernelSourceFiles } from '../support/kernel-source.js';
+import { checkpatch, sh } from '../support/kbuild.js';
 import { guestKernel, runInGuest, type GuestResult } from './harness.js';
 
-const run = promisify(execFile);
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const work = mkdtempSync(path.join(os.tmpdir(), 'split-driver-kmod-'));
 const kmod = path.join(work, 'kmod');
-
-/** Runs a command, returning its exit code and its stdout and stderr together. */
-async function sh(cmd: string, args: string[], cwd = work): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout, stderr } = await run(cmd, args, { cwd, maxBuffer: 16 * 1024 * 1024 });
-    return { code: 0, out: stdout + stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : -1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
-  }
-}
 
 let build: { code: number; out: string };
 
 beforeAll(async () => {
   // Build a copy, so that no build products land in the checkout.
   cpSync(path.join(repo, 'kmod'), kmod, { recursive: true });
-  build = await sh('make', ['-C', guestKernel().build, `M=${path.join(kmod, 'test')}`, 'W=1', 'C=1', 'modules']);
+  build = await sh('make', ['-C', guestKernel().build, `M=${path.join(kmod, 'test')}`, 'W=1', 'C=1', 'modules'], work);
 }, 120_000);
 
 describe('kmod builds clean', () => {
@@ -49,11 +35,7 @@ describe('kmod builds clean', () => {
   });
 
   it('is clean under checkpatch --strict', async () => {
-    const src = await kernelSourceFiles([
-      'scripts/checkpatch.pl',
-      'scripts/spelling.txt',
-      'scripts/const_structs.checkpatch',
-    ]);
+    const cp = await checkpatch();
     const files = [
       ...readdirSync(path.join(repo, 'kmod'))
         .filter((f) => /\.[ch]$/.test(f))
@@ -62,7 +44,7 @@ describe('kmod builds clean', () => {
     ];
     expect(files).toContain('kmod/lpc_core.c');
     for (const f of files) {
-      const r = await sh('perl', [path.join(src, 'scripts/checkpatch.pl'), '--no-tree', '--strict', '-f', f], repo);
+      const r = await sh('perl', [cp, '--no-tree', '--strict', '-f', f], repo);
       expect(r.out, f).toMatch(/total: 0 errors, 0 warnings, 0 checks/);
     }
   }, 120_000);
@@ -77,7 +59,7 @@ describe('the LPC core in a guest kernel', () => {
     const progs = path.join(repo, 'test/qemu/progs');
     const cflags = ['-O2', '-Wall', '-Wextra', '-Werror', `-I${path.join(repo, 'kmod')}`];
     for (const [prog, extra] of [['cdaemon', ['-pthread']], ['lpctest', []]] as const) {
-      const r = await sh('gcc', [...cflags, ...extra, path.join(progs, `${prog}.c`), '-o', path.join(work, prog)]);
+      const r = await sh('gcc', [...cflags, ...extra, path.join(progs, `${prog}.c`), '-o', path.join(work, prog)], work);
       expect(r.out, prog).toBe('');
     }
     guest = await runInGuest({
