@@ -10,17 +10,8 @@ import type { CallGraph, EdgeAttrs, GraphAttrs, NodeAttrs } from '../src/graph/m
 import type { EntryPoint, LockRegion } from '../src/parse/model.js';
 import { defaultConfig } from '../src/partition/config.js';
 import { partition } from '../src/partition/plan.js';
+import { rng } from '../test/support/rng.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function syntheticGraph(n: number, seed = 1): CallGraph {
   const r = rng(seed);
