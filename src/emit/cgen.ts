@@ -104,6 +104,8 @@ export function callerStub(plan: ProcPlan, signature: string, argsTag: string, r
   L.push(`${TAB}size_t lpc_len = ALIGN(sizeof(*lpc_a), 8);`);
   L.push(`${TAB}size_t lpc_rlen = ${bufs.some(receivesData) ? 'ALIGN(sizeof(*lpc_r), 8)' : 'sizeof(*lpc_r)'};`);
   if (hasVar) L.push(`${TAB}size_t lpc_off;`);
+  const regions = plan.params.flatMap((p) => (p.marshal === 'view' ? (p.viewFields ?? []).filter((v) => v.kind === 'iomem').map((v) => ({ p, v, r: `lpc_io_${p.name}_${v.field}` })) : []));
+  for (const x of regions) L.push(`${TAB}struct lpc_iomem ${x.r};`);
   L.push(`${TAB}u8 *lpc_buf;`);
   L.push(`${TAB}int lpc_ret;`);
   L.push('');
@@ -145,6 +147,13 @@ export function callerStub(plan: ProcPlan, signature: string, argsTag: string, r
     if (p.marshal === 'scalar' || (p.marshal === 'struct-in' && !p.byPointer)) L.push(`${TAB}lpc_a->${p.name} = ${p.name};`);
     else if (p.marshal === 'struct-in' || p.marshal === 'struct-inout') L.push(`${TAB}lpc_a->${p.name} = *${p.name};`);
     else if (p.marshal === 'handle') L.push(`${TAB}lpc_a->${p.name} = lpc_handle_of_${p.handleTag}(${p.name});`);
+    else if (p.marshal === 'view') {
+      // Registers travel as cookies naming a region registered for this call only.
+      for (const v of p.viewFields ?? []) {
+        if (v.kind === 'scalar') L.push(`${TAB}lpc_a->${p.name}__${v.field} = ${p.name}->${v.field};`);
+        else L.push(wrapCall(1, `lpc_a->${p.name}__${v.field} = lpc_iomem_get`, [`&lpc_io_${p.name}_${v.field}`, `${p.name}->${v.field}`, `${v.length}`], ';'));
+      }
+    }
   }
   // Variable part.
   if (hasVar) L.push(`${TAB}lpc_off = ALIGN(sizeof(*lpc_a), 8);`);
@@ -159,6 +168,7 @@ export function callerStub(plan: ProcPlan, signature: string, argsTag: string, r
   const c = side.call(plan.name, 'lpc_a', 'lpc_len', 'lpc_r', 'lpc_rlen');
   L.push(wrapCall(1, `lpc_ret = ${c.fn}`, c.args, ';'));
   for (const p of plan.params) if (p.marshal === 'handle') L.push(`${TAB}lpc_handle_put_${p.handleTag}(lpc_a->${p.name});`);
+  for (const x of regions) L.push(`${TAB}lpc_iomem_put(&${x.r});`);
   // The answer must hold the fixed part, and each returned buffer where it was asked for.
   const checks = ['lpc_ret < (int)sizeof(*lpc_r)'];
   for (const p of bufs) {
@@ -196,6 +206,8 @@ export function calleeWrapper(plan: ProcPlan, fnName: string, prefix: string, ar
   L.push(`${TAB}struct ${resTag} *r = result;`);
   const locals = plan.params.filter((p) => p.marshal === 'struct-in' && p.byPointer);
   for (const p of locals) L.push(`${TAB}${p.wireType} lpc_${p.name};`);
+  const views = plan.params.filter((p) => p.marshal === 'view');
+  for (const p of views) L.push(`${TAB}${p.wireType} lpc_${p.name};`);
   L.push(`${TAB}size_t off = sizeof(*r);`);
   L.push('');
   L.push(`${TAB}if (len < sizeof(*a) || rlen < sizeof(*r))`);
@@ -223,6 +235,13 @@ export function calleeWrapper(plan: ProcPlan, fnName: string, prefix: string, ar
     }
   }
   for (const p of locals) L.push(`${TAB}lpc_${p.name} = a->${p.name};`);
+  // A view: the fields the moved code reads, the rest zero; registers as the kernel's cookies.
+  for (const p of views) {
+    L.push(`${TAB}memset(&lpc_${p.name}, 0, sizeof(lpc_${p.name}));`);
+    for (const v of p.viewFields ?? []) {
+      L.push(v.kind === 'iomem' ? `${TAB}lpc_${p.name}.${v.field} = (void *)(uintptr_t)a->${p.name}__${v.field};` : `${TAB}lpc_${p.name}.${v.field} = a->${p.name}__${v.field};`);
+    }
+  }
   for (const p of plan.params) if (p.marshal === 'struct-inout') L.push(`${TAB}r->${p.name} = a->${p.name};`);
   const argExprs = plan.params.map((p) => {
     if (plan.lengthOnly.has(p.name)) {
@@ -238,6 +257,8 @@ export function calleeWrapper(plan: ProcPlan, fnName: string, prefix: string, ar
         return `&r->${p.name}`;
       case 'handle':
         return `lpc_${p.name}`;
+      case 'view':
+        return `&lpc_${p.name}`;
       default:
         return receivesData(p) ? `(${ptrType(p)})((u8 *)result + r->${p.name}_off)` : `(${ptrType(p)})((const u8 *)args + a->${p.name}_off)`;
     }

@@ -5,6 +5,7 @@
  * calling a kernel API outside this list cannot run in user space: emit
  * refuses it, naming the call site.
  */
+import { userIoCompat } from './iomem.js';
 
 /** Kernel APIs (functions and function-like macros) kcompat.h provides. */
 export const USER_APIS: ReadonlySet<string> = new Set(
@@ -654,6 +655,8 @@ struct pci_dev;
 struct net_device;
 struct sk_buff;
 struct resource;
+
+${userIoCompat()}
 
 /* Declarations that are statements in a module and mean nothing here. */
 #define MODULE_LICENSE(x)

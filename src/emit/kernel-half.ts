@@ -6,6 +6,7 @@
  * locks and runs the driver's initialisation once the daemon attaches.
  */
 import { calleeWrapper, callerStub, KERNEL_CALLER, wrapCall } from './cgen.js';
+import { kernelIoGlue } from './iomem.js';
 import type { ProcPlan } from './marshal.js';
 import { leadingComment, type SourceIndex, type TopItem } from './source.js';
 import type { FnInfo, Split } from './split.js';
@@ -125,6 +126,19 @@ export function kernelHeader(split: Split, names: KernelNames): string {
   for (const tag of [...split.handleTags].sort()) {
     handles.push(`struct ${tag};`, `u64 lpc_handle_of_${tag}(struct ${tag} *p);`, `struct ${tag} *lpc_handle_get_${tag}(u64 h);`, `void lpc_handle_put_${tag}(u64 h);`);
   }
+  const io = split.iomem
+    ? `
+/* An __iomem region lent to the user half for the length of one call. */
+struct lpc_iomem {
+	void __iomem *base;
+	size_t len;
+	u32 id;
+};
+
+u64 lpc_iomem_get(struct lpc_iomem *r, void __iomem *base, size_t len);
+void lpc_iomem_put(struct lpc_iomem *r);
+`
+    : '';
   return `/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Declarations shared by the files of the kernel half of ${names.driver}.
@@ -134,16 +148,16 @@ export function kernelHeader(split: Split, names: KernelNames): string {
 #define ${guard}
 
 #include <linux/build_bug.h>
-#include <linux/slab.h>
+${split.iomem ? '#include <linux/io.h>\n' : ''}#include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/types.h>
-
+${split.iomem ? '#include <linux/xarray.h>\n' : ''}
 #include "lpc_core.h"
 #include "lpc_wire.h"
 
 struct lpc_dev *lpc_dev_get(void);
 void lpc_call_failed(const char *proc, int err);
-${decls.length ? `\n${decls.join('\n')}\n` : ''}${handles.length ? `\n${handles.join('\n')}\n` : ''}
+${decls.length ? `\n${decls.join('\n')}\n` : ''}${io}${handles.length ? `\n${handles.join('\n')}\n` : ''}
 #endif /* ${guard} */
 `;
 }
@@ -195,14 +209,24 @@ export function kernelGlue(split: Split, names: KernelNames): string {
     L.push(`\t\txa_erase(&lpc_handles_${tag}, h);`);
     L.push('}');
   }
+  if (split.iomem) {
+    L.push('');
+    L.push(kernelIoGlue(split.ioAccessors));
+  }
   const exps = [...split.exports.values()];
-  if (exps.length > 0) {
+  const hasExports = exps.length + split.ioAccessors.length > 0;
+  if (hasExports) {
     L.push('');
     L.push('/* The only kernel functions the user half may run (EXEC_LPC). */');
     L.push(`static struct lpc_export ${d}_lpc_exports[] = {`);
     for (const p of exps) {
       L.push(`\t{ .name = "${p.name}", .fn = lpc_exec_${p.name},`);
       L.push('\t  .args_max = LPC_ARGS_MAX, .result_max = LPC_ARGS_MAX },');
+    }
+    for (const a of split.ioAccessors) {
+      L.push(`\t{ .name = "lpc_io_${a}", .fn = lpc_exec_io_${a},`);
+      L.push('\t  .args_max = sizeof(struct lpc_x_args_io),');
+      L.push('\t  .result_max = sizeof(struct lpc_x_res_io) },');
     }
     L.push('};');
   }
@@ -248,7 +272,7 @@ export function kernelGlue(split: Split, names: KernelNames): string {
   L.push('\t.plan_hash = {');
   L.push(hashBytes(names.planHash));
   L.push('\t},');
-  if (exps.length > 0) {
+  if (hasExports) {
     L.push(`\t.exports = ${d}_lpc_exports,`);
     L.push(`\t.n_exports = ARRAY_SIZE(${d}_lpc_exports),`);
   }

@@ -47,6 +47,14 @@ export function procedureEntry(p: ProcPlan): Manifest['procedures'][number] {
   const params: ManifestParam[] = [];
   for (const q of p.params) {
     if (p.lengthOnly.has(q.name)) continue;
+    if (q.marshal === 'view') {
+      // The fields of a driver structure the moved code reads; registers are cookies, not addresses.
+      const fs = (q.viewFields ?? []).map((v) => fieldAt(p.args, `${q.name}__${v.field}`)!);
+      if (fs.length === 0) continue;
+      const last = fs[fs.length - 1];
+      params.push({ name: q.name, type: q.type, offset: fs[0].offset, size: last.offset + last.size - fs[0].offset, marshal: 'struct-in' });
+      continue;
+    }
     const direct = fieldAt(p.args, q.name);
     const off = fieldAt(p.args, `${q.name}_off`);
     const len = fieldAt(p.args, `${q.name}_len`);
@@ -86,6 +94,6 @@ export function buildManifest(split: Split, o: { driver: string; planHash: strin
     procedures: [...split.procedures.values()].map(procedureEntry),
     locks: split.shared.map((g) => ({ name: g.lock, size: g.size })),
     semaphores: [],
-    exports: [...split.exports.values()].map((p) => p.name),
+    exports: [...[...split.exports.values()].map((p) => p.name), ...split.ioAccessors.map((a) => `lpc_io_${a}`)],
   };
 }

@@ -15,6 +15,7 @@
 import { InputError } from '../errors.js';
 import type { Annotation } from '../partition/config.js';
 import type { FunctionDef, Param } from '../parse/model.js';
+import type { ViewField } from './iomem.js';
 import type { FieldDef, SourceIndex, StructDef } from './source.js';
 
 export interface Scalar {
@@ -191,7 +192,8 @@ export type MarshalKind =
   | 'buffer-out'
   | 'buffer-inout'
   | 'string'
-  | 'handle';
+  | 'handle'
+  | 'view';
 
 export interface ParamPlan {
   name: string;
@@ -211,6 +213,8 @@ export interface ParamPlan {
   inout?: boolean;
   /** Handles: the struct tag the handle stands for. */
   handleTag?: string;
+  /** Views: the fields of the pointed-to driver structure the moved code reads (iomem.ts). */
+  viewFields?: ViewField[];
 }
 
 export interface WireField {
@@ -268,6 +272,8 @@ export interface MarshalContext {
   annotations: Record<string, Annotation>;
   /** Where annotations live, for the fixing hint. */
   configName: string;
+  /** Procedures: the fields of a driver structure the moved code reads, or why it cannot have them. */
+  view?: (fn: FunctionDef, param: string, tag: string) => { fields: ViewField[] } | { why: string };
 }
 
 function hint(fn: FunctionDef, p: Param, ann: string, ctx: MarshalContext): string {
@@ -386,6 +392,15 @@ export function planProcedure(fn: FunctionDef, body: string, ctx: MarshalContext
       plan({ marshal: dir === 'in' ? 'struct-in' : 'struct-inout', wireType: elemBase, byPointer: true });
       return;
     }
+    const viewTag = /^(?:struct|union)\s+(\w+)$/.exec(elemBase)?.[1];
+    if (role === 'procedure' && ctx.view && viewTag && world.structs.has(viewTag)) {
+      const v = ctx.view(fn, p.name, viewTag);
+      if ('fields' in v) {
+        plan({ marshal: 'view', wireType: elemBase, byPointer: true, viewFields: v.fields });
+        return;
+      }
+      return fail(`parameter "${p.name}" (${p.type}) points to ${elemBase}, which cannot be copied whole, and user space cannot have the part it uses: ${v.why}; or keep ${fn.name} in the kernel (--kernel ${fn.name})`);
+    }
     return fail(
       `parameter "${p.name}" (${p.type}) points to ${elemBase}, which cannot be copied to user space (${elemLayout.why}); ${hint(fn, p, '{"opaque": true}', ctx)} if ${fn.name} only passes it back to the kernel, or keep ${fn.name} in the kernel (--kernel ${fn.name})`,
     );
@@ -428,6 +443,9 @@ export function planProcedure(fn: FunctionDef, body: string, ctx: MarshalContext
         break;
       case 'handle':
         argFields.push(field(p.name, 'u64', p.name));
+        break;
+      case 'view':
+        for (const v of p.viewFields ?? []) argFields.push(field(`${p.name}__${v.field}`, v.cType, p.name));
         break;
       default: {
         const outs = p.marshal === 'buffer-out' || p.marshal === 'buffer-inout' || (p.marshal === 'string' && p.inout);

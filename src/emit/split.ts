@@ -10,6 +10,7 @@ import type { Annotation } from '../partition/config.js';
 import type { Plan } from '../partition/plan.js';
 import type { DriverModel, FunctionDef } from '../parse/model.js';
 import { USER_APIS } from './compat.js';
+import { MMIO_ACCESSORS, planView, PORT_ACCESSORS } from './iomem.js';
 import { planProcedure, TypeWorld, type ProcPlan } from './marshal.js';
 import type { SourceIndex, TopItem } from './source.js';
 
@@ -45,6 +46,10 @@ export interface Split {
   procShared: Map<FnInfo, SharedGlobal[]>;
   /** Handle types (struct tags) passed as opaque handles. */
   handleTags: Set<string>;
+  /** MMIO accessors the moved code calls: each an EXEC_LPC export (lpc_io_<name>). */
+  ioAccessors: string[];
+  /** Some crossing passes an __iomem region: the kernel half keeps a region table. */
+  iomem: boolean;
   init?: FnInfo;
   exit?: FnInfo;
   /** What cannot cross the boundary, each with the moved functions that would have to stay in the kernel to avoid it. */
@@ -129,11 +134,28 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
   }
 
   const problems: Problem[] = [];
+  const io = new Set<string>();
   // Kernel APIs the moved code calls must exist in user space.
   for (const c of model.calls) {
     const caller = byId.get(c.caller);
     if (!caller || caller.side !== 'user' || defined.has(c.callee)) continue;
     if (USER_APIS.has(c.callee)) continue;
+    if (MMIO_ACCESSORS.has(c.callee)) {
+      // Reached through EXEC_LPC on a region the kernel half checks (iomem.ts).
+      io.add(c.callee);
+      continue;
+    }
+    if (PORT_ACCESSORS.has(c.callee)) {
+      problems.push({
+        error: new InputError(
+          `${caller.fn.name} moves to user space but calls ${c.callee}: port I/O from user space would need the port range the driver requested, which emit cannot establish statically, so it is not offered; keep ${caller.fn.name} in the kernel (--kernel ${caller.fn.name})`,
+          c.file,
+          c.line,
+        ),
+        blame: [caller],
+      });
+      continue;
+    }
     problems.push({
       error: new InputError(
         `${caller.fn.name} moves to user space but calls ${c.callee}, a kernel service with no user-space equivalent; keep ${caller.fn.name} in the kernel (--kernel ${caller.fn.name})`,
@@ -174,7 +196,19 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
     }
   }
 
-  const ctx = { world, annotations: opts.annotations, configName: opts.configName };
+  const allIdx = [...new Set(fns.map((f) => f.idx))];
+  const defines = allIdx.flatMap((i) => i.defines);
+  const view = (fn: FunctionDef, param: string, tag: string): ReturnType<typeof planView> =>
+    planView(tag, fn.name, param, {
+      world,
+      indexes: allIdx,
+      defines,
+      userFn: (name) => {
+        const f = userFns.find((u) => u.fn.name === name && (u.idx === byId.get(fn.id)?.idx || !u.fn.isStatic));
+        return f ? { text: bodyOf(f), params: f.fn.params.map((q) => q.name) } : undefined;
+      },
+    });
+  const ctx = { world, annotations: opts.annotations, configName: opts.configName, view };
   const procedures = new Map<FnInfo, ProcPlan>();
   const exportsMap = new Map<FnInfo, ProcPlan>();
   const names = new Set<string>();
@@ -256,5 +290,21 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
     const e = model.entryPoints.find((x) => x.kind === kind);
     return e ? byId.get(e.function) : undefined;
   };
-  return { fns, byItem, procedures, exports: exportsMap, userVars, kernelVars, shared, procShared, handleTags, init: entry('module_init'), exit: entry('module_exit'), problems };
+  const iomem = [...procedures.values()].some((p) => p.params.some((q) => q.viewFields?.some((v) => v.kind === 'iomem')));
+  return {
+    fns,
+    byItem,
+    procedures,
+    exports: exportsMap,
+    userVars,
+    kernelVars,
+    shared,
+    procShared,
+    handleTags,
+    ioAccessors: [...io].sort(),
+    iomem: iomem || io.size > 0,
+    init: entry('module_init'),
+    exit: entry('module_exit'),
+    problems,
+  };
 }

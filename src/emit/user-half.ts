@@ -6,6 +6,7 @@
  * points, lpc_user_init() and lpc_user_dispatch().
  */
 import { calleeWrapper, callerStub, USER_CALLER, wrapCall } from './cgen.js';
+import { USER_IO_RUNTIME } from './iomem.js';
 import { signatureOf, wireStructs, wireTags } from './kernel-half.js';
 import { leadingComment, type SourceIndex, type TopItem } from './source.js';
 import type { Split } from './split.js';
@@ -202,7 +203,7 @@ void lpc_exec_failed(const char *proc, int err)
 {
 	fprintf(stderr, "${driver}: %s: the kernel half failed: %d\\n", proc, err);
 }
-
+${USER_IO_RUNTIME}
 /*
  * The first holder takes the kernel's lock and its copy of the data; nested
  * and concurrent holders share that copy; the last one writes it back if it
