@@ -8,6 +8,7 @@
  * kept thread-local, so the kernel knows how deep the call nests.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -178,6 +179,75 @@ static int proc_hang(void)
 	return 0;
 }
 
+/*
+ * Kernel -> user -> kernel ... a levels deep (a = 1: this call only), each
+ * level adding 1 to b on the way back: returns b + a.  Deeper than the
+ * module's max_depth the kernel refuses with ELOOP.
+ */
+static int proc_deep(const struct pair *p, struct out *o)
+{
+	struct call_user_args c = { "deep", { p->a - 1, p->b } };
+	int64_t v;
+	int err;
+
+	if (p->a <= 1)
+		return put(o, p->b + 1);
+	err = kexec("call_user", &c, sizeof(c), &v);
+	return err ? err : put(o, v + 1);
+}
+
+/* Sleeps a milliseconds: concurrent callers show whether the pool serves them at once. */
+static int proc_nap(const struct pair *p, struct out *o)
+{
+	usleep(p->a * 1000);
+	return put(o, p->a);
+}
+
+/*
+ * Procedures that misbehave on demand, for the fault campaign: the daemon
+ * must die (or its watchdog must fire), the caller must get an errno, and
+ * the supervisor must bring service back.
+ */
+static int proc_crash_segv(void)
+{
+	volatile int *nowhere = NULL;
+
+	return *nowhere;
+}
+
+static int proc_spin_forever(void)
+{
+	volatile unsigned long spins = 0;
+
+	for (;;)
+		spins++;
+	return 0;
+}
+
+/* Dies holding the kernel's counter lock: the kernel must release it. */
+static int proc_lock_and_crash(void)
+{
+	int64_t counter;
+	int err = sync_op(LPC_IOC_LOCK, "counter", &counter, sizeof(counter), 2000);
+
+	if (err)
+		return err;
+	abort();
+}
+
+/* Holds the counter lock until killed from outside. */
+static int proc_lock_and_hang(void)
+{
+	int64_t counter;
+	int err = sync_op(LPC_IOC_LOCK, "counter", &counter, sizeof(counter), 2000);
+
+	if (err)
+		return err;
+	for (;;)
+		pause();
+	return 0;
+}
+
 int lpc_user_dispatch(const char *proc, const void *args, unsigned int args_len,
 		      void *result, unsigned int result_cap,
 		      unsigned int *result_len, unsigned long long request_id)
@@ -185,7 +255,8 @@ int lpc_user_dispatch(const char *proc, const void *args, unsigned int args_len,
 	struct out o = { result, result_cap, result_len };
 	struct pair p = { 0, 0 };
 	static const char *const with_pair[] = {
-		"sum_via_kernel", "mul", "nested", "bump_counter",
+		"sum_via_kernel", "mul", "nested", "bump_counter", "deep",
+		"nap",
 	};
 	size_t i;
 
@@ -218,5 +289,19 @@ int lpc_user_dispatch(const char *proc, const void *args, unsigned int args_len,
 		return proc_kstate(&o);
 	if (!strcmp(proc, "hang"))
 		return proc_hang();
+	if (!strcmp(proc, "nap"))
+		return proc_nap(&p, &o);
+	if (!strcmp(proc, "deep"))
+		return proc_deep(&p, &o);
+	if (!strcmp(proc, "crash_segv"))
+		return proc_crash_segv();
+	if (!strcmp(proc, "crash_abort"))
+		abort();
+	if (!strcmp(proc, "spin_forever"))
+		return proc_spin_forever();
+	if (!strcmp(proc, "lock_and_crash"))
+		return proc_lock_and_crash();
+	if (!strcmp(proc, "lock_and_hang"))
+		return proc_lock_and_hang();
 	return -ENOENT;
 }
