@@ -25,6 +25,14 @@ const CASES: { name: string; args: string[]; module: string; procedures: string[
     locks: ['default_seed'],
   },
   { name: 'irqdev, computed plan', args: ['fixtures/irqdev'], module: 'irqdev', procedures: [], exports: [], locks: [] },
+  {
+    name: 'irqdev, register dump and scratch test moved',
+    args: ['fixtures/irqdev', '--user', 'irqdev_dump_regs,irqdev_test_scratch'],
+    module: 'irqdev',
+    procedures: ['irqdev_dump_regs', 'irqdev_test_scratch'],
+    exports: ['lpc_io_ioread32', 'lpc_io_iowrite32'],
+    locks: [],
+  },
   { name: 'opaque handles', args: ['test/emit/hdrv', '--user', 'hd_probe_sum'], module: 'hdrv', procedures: ['hd_probe_sum'], exports: ['hd_read'], locks: [] },
 ];
 
@@ -59,6 +67,13 @@ describe.each(CASES)('$name', (c) => {
       expect(user).toContain(`int lpc_proc_${p}(`);
     }
     for (const e of m.exports) {
+      // Register accessors: one checked EXEC entry each; the user half reaches them through kcompat.h.
+      const io = /^lpc_io_(\w+)$/.exec(e);
+      if (io) {
+        expect(kernel).toContain(`int lpc_exec_io_${io[1]}(`);
+        expect(readFileSync(path.join(out, 'udaemon/kcompat.h'), 'utf8')).toContain(`"${e}"`);
+        continue;
+      }
       expect(kernel).toContain(`int lpc_exec_${e}(`);
       expect(user).toMatch(new RegExp(`lpc_exec\\("${e}"`));
     }
@@ -128,6 +143,20 @@ describe('refusals', () => {
     expect(r.stderr).toMatch(/^split-driver: error: fixtures\/chardev\/sampledrv\.c:459: sample_open cannot cross/m);
     expect(r.stderr).toContain('"sample_open.inode": {"opaque": true}');
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses moved register code when the region\'s length is only known at run time, naming where it is mapped', () => {
+    const r = runCli(['emit', 'test/emit/iodrv', '--user', 'iod_read_id', '--out', path.join(work, 'refused-io')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^split-driver: error: test\/emit\/iodrv\/iodrv\.c:17: iod_read_id cannot cross/m);
+    expect(r.stderr).toMatch(/devm_platform_ioremap_resource\(\), whose length is only known at run time \(test\/emit\/iodrv\/iodrv\.c:34\)/);
+    expect(r.stderr).toContain('--kernel iod_read_id');
+  });
+
+  it('refuses moved port I/O, naming the call', () => {
+    const r = runCli(['emit', 'test/emit/iodrv', '--user', 'iod_port_status', '--out', path.join(work, 'refused-port')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^split-driver: error: test\/emit\/iodrv\/iodrv\.c:24: iod_port_status moves to user space but calls inb: port I\/O/m);
   });
 
   it('refuses a moved function calling a kernel service user space lacks', () => {
