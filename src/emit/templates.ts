@@ -110,7 +110,17 @@ ${list(o.procedures)}
 Kernel functions the user half may run (EXEC_LPC):
 
 ${list(o.exports)}
-
+${
+  o.exports.some((e) => e.startsWith('lpc_io_'))
+    ? `
+The \`lpc_io_*\` exports are the register accessors of the moved code. The
+user half holds no kernel address: each \`__iomem\` pointer it is given is a
+cookie (region handle << 32 | offset) for a region the kernel half lends for
+the duration of that one call, and each access is checked against the
+region's length (ENOENT for an unknown handle, EINVAL outside or misaligned).
+`
+    : ''
+}
 Data shared under an LPC lock (LOCK_LPC/UNLOCK_LPC):
 
 ${list(o.locks)}

@@ -89,3 +89,22 @@ describe('views of a driver structure', () => {
     expect(planView('dev_priv', 'dynr', 'priv', env)).toEqual({ why: expect.stringMatching(/priv->dyn.*not a constant.*drv\.c:20/) });
   });
 });
+
+describe('mappings found by field name', () => {
+  it('refuses when two structures have an __iomem field of that name', () => {
+    const src = `struct a { void __iomem *regs; };
+struct b { void __iomem *regs; };
+static void f(struct a *x, struct b *y) { x->regs = ioremap(0, 0x10); y->regs = ioremap(0, 0x1000); }
+static u32 rd(struct b *y) { return readl(y->regs); }
+`;
+    const i = indexSource('two.c', src);
+    const it = i.items.find((x) => x.kind === 'function' && x.names[0] === 'rd')!;
+    const r = planView('b', 'rd', 'y', {
+      world: new TypeWorld([i]),
+      indexes: [i],
+      defines: i.defines,
+      userFn: (n) => (n === 'rd' ? { text: src.slice(it.start, it.end), params: ['y'] } : undefined),
+    });
+    expect(r).toEqual({ why: expect.stringMatching(/struct a and struct b both have a field regs/) });
+  });
+});
