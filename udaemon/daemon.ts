@@ -1,7 +1,7 @@
 /**
  * The daemon process (the supervisor's child): reads the manifest, opens the
- * kernel half's device, attaches with the plan hash, starts the leader and
- * the worker pool, reports metrics to the supervisor, drains on SIGTERM, and
+ * kernel half's device, attaches with the plan hash, starts the worker pool
+ * (one of whose threads is always the leader, in POLL), reports metrics to the supervisor, drains on SIGTERM, and
  * exits on any crash of the user half so that the supervisor restarts it.
  *
  * Run as `node daemon.js '<DaemonOptions as JSON>'`.
@@ -14,9 +14,8 @@ import { attach, hardExit, IoctlError } from './ioctl.js';
 import { loadManifest, type Manifest } from './manifest.js';
 import { SharedMetrics } from './metrics.js';
 import { SlotQueue } from './queue.js';
-import { Control, REQUEST_HEADER } from './shared.js';
+import { Baton, Control, REQUEST_HEADER } from './shared.js';
 import { EXIT, type DaemonMessage, type DaemonOptions } from './options.js';
-import type { LeaderData } from './leader.js';
 import type { WorkerData } from './worker.js';
 
 function log(msg: string): void {
@@ -52,10 +51,11 @@ try {
 const maxArgs = LPC_ARGS_MAX;
 const queue = SlotQueue.create(queueCapacity(opts.workers), REQUEST_HEADER + maxArgs);
 const control = new Control(opts.workers);
+const baton = new Baton();
 const metrics = new SharedMetrics();
 let stopping = false;
 
-function thread(file: string, data: LeaderData | WorkerData, name: string): Worker {
+function thread(file: string, data: WorkerData, name: string): Worker {
   const w = new Worker(new URL(file, import.meta.url), { workerData: data, name });
   w.on('error', (e) => die(EXIT.CRASH, `${name} crashed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
   w.on('exit', (code) => {
@@ -67,12 +67,15 @@ function thread(file: string, data: LeaderData | WorkerData, name: string): Work
 const pool: Worker[] = [];
 for (let i = 0; i < opts.workers; i++) {
   pool.push(
-    thread('./worker.js', { fd, index: i, workers: opts.workers, maxArgs, manifest: manifest.file, queue: queue.sab, control: control.sab, metrics: metrics.sab }, `worker ${i}`),
+    thread(
+      './worker.js',
+      { fd, index: i, workers: opts.workers, maxArgs, pollTimeoutMs: opts.pollMs, manifest: manifest.file, queue: queue.sab, control: control.sab, baton: baton.sab, metrics: metrics.sab },
+      `worker ${i}`,
+    ),
   );
 }
-const leader = thread('./leader.js', { fd, maxArgs, pollTimeoutMs: opts.pollMs, queue: queue.sab, control: control.sab, workers: opts.workers }, 'leader');
 // Attach only once every thread is up: the kernel may call in at once (on_attach).
-await Promise.all([...pool, leader].map((w) => new Promise<void>((resolve) => w.once('message', () => resolve()))));
+await Promise.all(pool.map((w) => new Promise<void>((resolve) => w.once('message', () => resolve()))));
 
 let info: ReturnType<typeof attach>;
 try {
@@ -127,7 +130,7 @@ function shutdown(signal: string): void {
   log(`${signal}: draining ${queue.length} queued and ${pool.filter((_, i) => control.state(i)).length} running calls`);
   control.stop();
   const exited = (w: Worker) => new Promise<void>((resolve) => w.once('exit', () => resolve()));
-  void Promise.all([leader, ...pool].map(exited)).then(() => {
+  void Promise.all(pool.map(exited)).then(() => {
     clearInterval(watchdog);
     clearInterval(metricsTimer);
     send({ type: 'metrics', snapshot: metrics.snapshot() });

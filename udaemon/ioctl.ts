@@ -105,6 +105,12 @@ export class Channel {
   readonly sync = new NativeBuffer(SYNC_SIZE);
   readonly args: NativeBuffer;
   readonly result: NativeBuffer;
+  /** POLL's lpc_msg: the last polled request's header (its arguments are in this.args). */
+  readonly polled = new NativeBuffer(MSG_SIZE);
+  /** The polled request's NUL-padded procedure name, a view into this.polled. */
+  readonly polledName: Uint8Array;
+  /** RESPONSE's lpc_msg, separate so that answering never disturbs a polled header. */
+  private readonly answer = new NativeBuffer(MSG_SIZE);
 
   constructor(
     readonly fd: number,
@@ -112,41 +118,37 @@ export class Channel {
   ) {
     this.args = new NativeBuffer(capacity);
     this.result = new NativeBuffer(capacity);
+    this.polled.view.setBigUint64(MSG.args, this.args.address, true);
+    this.polled.view.setUint32(MSG.args_cap, this.args.size, true);
+    this.polledName = this.polled.bytes.subarray(MSG.proc, MSG.proc + LPC_NAME_MAX);
+    this.answer.view.setBigUint64(MSG.result, this.result.address, true);
   }
 
-  /** LPC_IOC_POLL into this.args; returns null on timeout (so the caller can check for shutdown). */
-  poll(timeoutMs: number): Polled | null {
-    const m = this.msg;
-    m.zero();
-    m.view.setBigUint64(MSG.args, this.args.address, true);
-    m.view.setUint32(MSG.args_cap, this.args.size, true);
-    m.view.setUint32(MSG.timeout_ms, timeoutMs, true);
+  /**
+   * LPC_IOC_POLL into this.args; false on timeout (so the caller can check for
+   * shutdown). The request stays in this.polled until the next poll.
+   */
+  poll(timeoutMs: number): boolean {
+    const v = this.polled.view;
+    // The kernel writes back the inputs unchanged, so only the timeout is set per call.
+    v.setUint32(MSG.timeout_ms, timeoutMs, true);
     try {
-      ioctl(this.fd, IOC.POLL, m, 'POLL');
+      ioctl(this.fd, IOC.POLL, this.polled, 'POLL');
     } catch (e) {
-      if (e instanceof IoctlError && (e.errno === ERRNO.ETIMEDOUT || e.errno === ERRNO.EINTR)) return null;
+      if (e instanceof IoctlError && (e.errno === ERRNO.ETIMEDOUT || e.errno === ERRNO.EINTR)) return false;
       throw e;
     }
-    return {
-      id: m.view.getBigUint64(MSG.id, true),
-      generation: m.view.getBigUint64(MSG.generation, true),
-      argsLen: m.view.getUint32(MSG.args_len, true),
-      resultCap: m.view.getUint32(MSG.result_cap, true),
-      depth: m.view.getUint32(MSG.depth, true),
-      proc: getName(m.bytes, MSG.proc),
-    };
+    return true;
   }
 
   /** LPC_IOC_RESPONSE with resultLen bytes of this.result. */
   respond(id: bigint, generation: bigint, status: number, resultLen: number): void {
-    const m = this.msg;
-    m.zero();
-    m.view.setBigUint64(MSG.id, id, true);
-    m.view.setBigUint64(MSG.generation, generation, true);
-    m.view.setBigUint64(MSG.result, this.result.address, true);
-    m.view.setUint32(MSG.result_len, resultLen, true);
-    m.view.setInt32(MSG.status, status, true);
-    ioctl(this.fd, IOC.RESPONSE, m, 'RESPONSE');
+    const v = this.answer.view;
+    v.setBigUint64(MSG.id, id, true);
+    v.setBigUint64(MSG.generation, generation, true);
+    v.setUint32(MSG.result_len, resultLen, true);
+    v.setInt32(MSG.status, status, true);
+    ioctl(this.fd, IOC.RESPONSE, this.answer, 'RESPONSE');
   }
 
   /**
@@ -200,13 +202,4 @@ export class Channel {
   down(name: string, timeoutMs = 0): void {
     this.syncOp('DOWN', name, null, 0, timeoutMs);
   }
-}
-
-export interface Polled {
-  id: bigint;
-  generation: bigint;
-  argsLen: number;
-  resultCap: number;
-  depth: number;
-  proc: string;
 }

@@ -3,59 +3,33 @@
  * in a queue slot, and a control block (stop flag, what each pool worker is
  * running and since when, for the watchdog).
  */
-import { LPC_NAME_MAX } from './abi.js';
-import { getName } from './ioctl.js';
+import { LPC_NAME_MAX, MSG, MSG_SIZE } from './abi.js';
+import { getName, type Channel } from './ioctl.js';
 
-const R_ID = 0;
-const R_GEN = 8;
-const R_T0 = 16;
-const R_ARGS_LEN = 24;
-const R_RESULT_CAP = 28;
-const R_DEPTH = 32;
-const R_PROC = 40;
-/** Bytes of a request's header in its slot; the arguments follow. */
-export const REQUEST_HEADER = R_PROC + LPC_NAME_MAX;
+const R_T0 = 0;
+const R_MSG = 8;
+/** Bytes of a request's header in its slot (when it was polled, its lpc_msg); the arguments follow. */
+export const REQUEST_HEADER = R_MSG + MSG_SIZE;
 
-export interface Request {
-  id: bigint;
-  generation: bigint;
-  /** process.hrtime.bigint() when the leader received it. */
-  t0: bigint;
-  resultCap: number;
-  depth: number;
-  proc: string;
-  args: Uint8Array;
+/** Copies the request ch polled into a queue slot; returns the bytes used. */
+export function encodeRequest(slot: Uint8Array, ch: Channel, t0: bigint): number {
+  const len = ch.polled.view.getUint32(MSG.args_len, true);
+  new DataView(slot.buffer, slot.byteOffset, 8).setBigUint64(R_T0, t0, true);
+  slot.set(ch.polled.bytes, R_MSG);
+  slot.set(ch.args.bytes.subarray(0, len), REQUEST_HEADER);
+  return REQUEST_HEADER + len;
 }
 
-/** Writes a request into a queue slot; returns the bytes used. */
-export function encodeRequest(slot: Uint8Array, r: Omit<Request, 'args'>, args: Uint8Array): number {
-  const v = new DataView(slot.buffer, slot.byteOffset, slot.byteLength);
-  v.setBigUint64(R_ID, r.id, true);
-  v.setBigUint64(R_GEN, r.generation, true);
-  v.setBigUint64(R_T0, r.t0, true);
-  v.setUint32(R_ARGS_LEN, args.length, true);
-  v.setUint32(R_RESULT_CAP, r.resultCap, true);
-  v.setUint32(R_DEPTH, r.depth, true);
-  const name = new TextEncoder().encode(r.proc);
-  slot.fill(0, R_PROC, R_PROC + LPC_NAME_MAX);
-  slot.set(name.subarray(0, LPC_NAME_MAX - 1), R_PROC);
-  slot.set(args, REQUEST_HEADER);
-  return REQUEST_HEADER + args.length;
-}
-
-/** Reads a request out of a queue slot (the arguments are copied). */
-export function decodeRequest(slot: Uint8Array): Request {
-  const v = new DataView(slot.buffer, slot.byteOffset, slot.byteLength);
-  const argsLen = v.getUint32(R_ARGS_LEN, true);
-  return {
-    id: v.getBigUint64(R_ID, true),
-    generation: v.getBigUint64(R_GEN, true),
-    t0: v.getBigUint64(R_T0, true),
-    resultCap: v.getUint32(R_RESULT_CAP, true),
-    depth: v.getUint32(R_DEPTH, true),
-    proc: getName(slot, R_PROC),
-    args: slot.slice(REQUEST_HEADER, REQUEST_HEADER + argsLen),
-  };
+/** Puts a queued request into ch as if ch had polled it; returns when it was polled. */
+export function decodeRequest(slot: Uint8Array, ch: Channel): bigint {
+  const p = ch.polled;
+  const args = p.view.getBigUint64(MSG.args, true);
+  const cap = p.view.getUint32(MSG.args_cap, true);
+  p.bytes.set(slot.subarray(R_MSG, REQUEST_HEADER));
+  p.view.setBigUint64(MSG.args, args, true);
+  p.view.setUint32(MSG.args_cap, cap, true);
+  ch.args.bytes.set(slot.subarray(REQUEST_HEADER));
+  return new DataView(slot.buffer, slot.byteOffset, 8).getBigUint64(R_T0, true);
 }
 
 const STOP = 0;
@@ -100,10 +74,9 @@ export class Control {
     return !this.stopping;
   }
 
-  busy(worker: number, id: bigint, proc: string): void {
-    const at = worker * LPC_NAME_MAX;
-    this.names.fill(0, at, at + LPC_NAME_MAX);
-    this.names.set(new TextEncoder().encode(proc).subarray(0, LPC_NAME_MAX - 1), at);
+  /** name: the procedure's NUL-padded name, LPC_NAME_MAX bytes (no encoding on the hot path). */
+  busy(worker: number, id: bigint, name: Uint8Array): void {
+    this.names.set(name.subarray(0, LPC_NAME_MAX), worker * LPC_NAME_MAX);
     Atomics.store(this.words, WORKERS_AT + worker * PER_WORKER + 1, id);
     Atomics.store(this.words, WORKERS_AT + worker * PER_WORKER, process.hrtime.bigint());
   }
@@ -117,5 +90,60 @@ export class Control {
     const since = Atomics.load(this.words, WORKERS_AT + worker * PER_WORKER);
     if (since === 0n) return null;
     return { since, id: Atomics.load(this.words, WORKERS_AT + worker * PER_WORKER + 1), proc: getName(this.names, worker * LPC_NAME_MAX) };
+  }
+}
+
+const LEAD = 0; // 1 while a thread is the leader (in or about to enter POLL)
+const IDLE = 1; // threads neither leading nor serving: ready to lead or take a queued request
+const SIGNAL = 2; // bumped on every release of the lead and every push
+
+/**
+ * Leader/Followers: which pool thread polls. The thread whose POLL returns
+ * hands the lead to an idle follower and serves the request itself, so no
+ * thread handoff lies between POLL and RESPONSE. With no idle follower it
+ * stays leader and queues a top-level request for the first thread that
+ * frees up (a burst); a nested one it serves itself, since the threads it
+ * would wait for may be the ones waiting on it.
+ */
+export class Baton {
+  readonly words: Int32Array;
+
+  constructor(readonly sab: SharedArrayBuffer = new SharedArrayBuffer(3 * 4)) {
+    this.words = new Int32Array(sab);
+  }
+
+  /** The generation a waiter reads before its checks, so no wake is lost. */
+  get signal(): number {
+    return Atomics.load(this.words, SIGNAL);
+  }
+
+  tryLead(): boolean {
+    return Atomics.compareExchange(this.words, LEAD, 0, 1) === 0;
+  }
+
+  get followers(): number {
+    return Atomics.load(this.words, IDLE);
+  }
+
+  /** A thread becomes a follower (+1) or stops being one (-1). */
+  follower(delta: 1 | -1): void {
+    Atomics.add(this.words, IDLE, delta);
+  }
+
+  /** Gives up the lead: one follower wakes to take it. */
+  release(): void {
+    Atomics.store(this.words, LEAD, 0);
+    this.wake(1);
+  }
+
+  /** Wakes n followers (a request was queued, or the daemon stops). */
+  wake(n = 1): void {
+    Atomics.add(this.words, SIGNAL, 1);
+    Atomics.notify(this.words, SIGNAL, n);
+  }
+
+  /** Sleeps until the signal moves past seen (or timeoutMs). */
+  wait(seen: number, timeoutMs: number): void {
+    Atomics.wait(this.words, SIGNAL, seen, timeoutMs);
   }
 }
