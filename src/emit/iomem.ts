@@ -354,7 +354,7 @@ export function planView(tag: string, fn: string, param: string, env: ViewEnv): 
         if (fields.has(f)) continue;
         if (fd.pointers === 1 && isIomemField(f, env.indexes)) {
           // Mappings are found by field name: another structure's field of that name could lend it a wrong length.
-          const namesakes = [...env.world.structs.values()].filter((s) => s.fields.some((x) => x.name === f));
+          const namesakes = [...env.world.structs.values()].filter((s) => s.fields.some((x) => x.name === f && x.pointers === 1));
           if (namesakes.length > 1) return { why: `${cur.fn} reaches registers through ${p}->${f}, but ${namesakes.map((s) => `struct ${s.tag}`).join(' and ')} both have a field ${f}, so emit cannot tell which mapping sets it; rename one` };
           const len = regionLength(f, env.indexes, env.world);
           if ('why' in len) return { why: `${cur.fn} reaches registers through ${p}->${f}, but ${len.why}${len.at ? ` (${len.at.file}:${len.at.line})` : ''}; map it with a constant length (ioremap/pci_iomap_range with a size)` };
