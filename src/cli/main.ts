@@ -18,7 +18,8 @@ async function main(): Promise<void> {
     .recommendCommands()
     .help()
     .version()
-    .wrap(Math.min(100, process.stdout.columns || 100))
+    // Unwrapped when piped: yargs would break words in the narrow description column.
+    .wrap(process.stdout.isTTY ? Math.min(120, process.stdout.columns) : null)
     .fail((msg, err) => {
       // yargs reports usage mistakes here; errors thrown by a command arrive as err.
       if (err) throw err;
