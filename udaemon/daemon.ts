@@ -14,7 +14,7 @@ import { attach, hardExit, IoctlError } from './ioctl.js';
 import { loadManifest, type Manifest } from './manifest.js';
 import { SharedMetrics } from './metrics.js';
 import { SlotQueue } from './queue.js';
-import { Baton, Control, REQUEST_HEADER } from './shared.js';
+import { Baton, Control, LEADERS, REQUEST_HEADER } from './shared.js';
 import { EXIT, type DaemonMessage, type DaemonOptions } from './options.js';
 import type { WorkerData } from './worker.js';
 
@@ -51,7 +51,7 @@ try {
 const maxArgs = LPC_ARGS_MAX;
 const queue = SlotQueue.create(queueCapacity(opts.workers), REQUEST_HEADER + maxArgs);
 const control = new Control(opts.workers);
-const baton = new Baton();
+const baton = new Baton(Math.min(LEADERS, opts.workers));
 const metrics = new SharedMetrics();
 let stopping = false;
 

@@ -93,22 +93,32 @@ export class Control {
   }
 }
 
-const LEAD = 0; // 1 while a thread is the leader (in or about to enter POLL)
-const IDLE = 1; // threads neither leading nor serving: ready to lead or take a queued request
-const SIGNAL = 2; // bumped on every release of the lead and every push
+/** Threads waiting in POLL at once (fewer if the pool is smaller). */
+export const LEADERS = 2;
+
+const POLLERS = 0; // threads in POLL (or about to be)
+const IDLE = 1; // threads neither polling nor serving: ready to poll or take a queued request
+const SIGNAL = 2; // bumped when no thread is left polling, on a push, and on stop
 
 /**
- * Leader/Followers: which pool thread polls. The thread whose POLL returns
- * hands the lead to an idle follower and serves the request itself, so no
- * thread handoff lies between POLL and RESPONSE. With no idle follower it
- * stays leader and queues a top-level request for the first thread that
- * frees up (a burst); a nested one it serves itself, since the threads it
- * would wait for may be the ones waiting on it.
+ * Leader/Followers with two leaders: up to two pool threads wait in POLL.
+ * The thread whose POLL returns serves the request itself, so no thread
+ * handoff lies between POLL and RESPONSE, while the other leader goes on
+ * polling (for a nested call or another caller). A follower is woken only
+ * when no leader is left; a thread that has answered goes back to POLL when
+ * fewer than two are there. So a lone caller's round trip wakes no thread
+ * of the daemon but the one the kernel wakes. With no follower idle, the
+ * last leader queues top-level requests for the first thread that frees up
+ * (a burst); a nested one it serves itself, since the threads it would wait
+ * for may be the ones waiting on it.
  */
 export class Baton {
   readonly words: Int32Array;
 
-  constructor(readonly sab: SharedArrayBuffer = new SharedArrayBuffer(3 * 4)) {
+  constructor(
+    readonly leaders: number,
+    readonly sab: SharedArrayBuffer = new SharedArrayBuffer(3 * 4),
+  ) {
     this.words = new Int32Array(sab);
   }
 
@@ -117,8 +127,22 @@ export class Baton {
     return Atomics.load(this.words, SIGNAL);
   }
 
+  /** Becomes a leader if fewer than `leaders` threads poll. */
   tryLead(): boolean {
-    return Atomics.compareExchange(this.words, LEAD, 0, 1) === 0;
+    for (;;) {
+      const n = Atomics.load(this.words, POLLERS);
+      if (n >= this.leaders) return false;
+      if (Atomics.compareExchange(this.words, POLLERS, n, n + 1) === n) return true;
+    }
+  }
+
+  get polling(): number {
+    return Atomics.load(this.words, POLLERS);
+  }
+
+  /** Stops leading; the last leader to stop wakes a follower to take its place. */
+  release(): void {
+    if (Atomics.sub(this.words, POLLERS, 1) === 1) this.wake(1);
   }
 
   get followers(): number {
@@ -130,13 +154,7 @@ export class Baton {
     Atomics.add(this.words, IDLE, delta);
   }
 
-  /** Gives up the lead: one follower wakes to take it. */
-  release(): void {
-    Atomics.store(this.words, LEAD, 0);
-    this.wake(1);
-  }
-
-  /** Wakes n followers (a request was queued, or the daemon stops). */
+  /** Wakes n followers. */
   wake(n = 1): void {
     Atomics.add(this.words, SIGNAL, 1);
     Atomics.notify(this.words, SIGNAL, n);

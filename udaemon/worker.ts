@@ -1,10 +1,8 @@
 /**
  * A pool thread, leader or follower in turn (Leader/Followers, see Baton):
- * the leader blocks in POLL_LPC (a synchronous ioctl, so it blocks only
- * itself, never libuv's pool); when a request arrives it hands the lead to
- * an idle follower and serves the request itself, so that nothing stands
- * between POLL and RESPONSE but the procedure. With no follower idle it
- * queues the request for the first thread that frees up. Serving: find the
+ * a leader blocks in POLL_LPC (a synchronous ioctl, so it blocks only
+ * itself, never libuv's pool) and serves the request it gets itself, so
+ * that nothing stands between POLL and RESPONSE but the procedure. Serving: find the
  * procedure by name, run it (the user half's C library through koffi, or a
  * JS handler), answer with RESPONSE_LPC. Kernel calls made while serving
  * (EXEC, LOCK, ...) are synchronous ioctls on this thread. POLL times out
@@ -19,7 +17,7 @@ import { Channel, IoctlError, NativeBuffer } from './ioctl.js';
 import { loadManifest, type Procedure } from './manifest.js';
 import { SharedMetrics } from './metrics.js';
 import { SlotQueue } from './queue.js';
-import { Baton, Control, decodeRequest, encodeRequest } from './shared.js';
+import { Baton, Control, decodeRequest, encodeRequest, LEADERS } from './shared.js';
 
 export interface WorkerData {
   fd: number;
@@ -39,7 +37,7 @@ type Entry = { proc: Procedure; handler?: Handler };
 const d = workerData as WorkerData;
 const queue = new SlotQueue(d.queue);
 const control = new Control(d.workers, d.control);
-const baton = new Baton(d.baton);
+const baton = new Baton(Math.min(LEADERS, d.workers), d.baton);
 const metrics = new SharedMetrics(d.metrics);
 const ch = new Channel(d.fd, d.maxArgs);
 const manifest = loadManifest(d.manifest);
@@ -174,17 +172,16 @@ async function serve(t0: bigint): Promise<void> {
 
 /**
  * Polls until a request arrives that this thread serves itself: returns its
- * t0, or null once stopping. Keeps the lead (queueing top-level requests)
- * while no follower is idle.
+ * t0, or null once stopping. The last leader keeps polling (queueing
+ * top-level requests) while no follower is idle.
  */
 function lead(): bigint | null {
   for (;;) {
     if (control.stopping) return null;
     if (!ch.poll(d.pollTimeoutMs)) continue;
     const t0 = process.hrtime.bigint();
-    if (baton.followers > 0 || polled.getUint32(MSG.depth, true) > 0) return t0;
+    if (baton.polling > 1 || baton.followers > 0 || polled.getUint32(MSG.depth, true) > 0) return t0;
     if (!queue.push((slot) => encodeRequest(slot, ch, t0), 0)) return t0; // full: serve it here
-    baton.wake(1);
   }
 }
 
@@ -193,15 +190,7 @@ control.waitStarted();
 baton.follower(1);
 for (;;) {
   const seen = baton.signal;
-  if (!control.stopping && baton.tryLead()) {
-    baton.follower(-1);
-    const t0 = lead();
-    baton.release();
-    if (t0 === null) baton.wake(d.workers); // so that the others see the stop
-    else await serve(t0);
-    baton.follower(1);
-    continue;
-  }
+  // Queued requests first: they have waited longest.
   if (queue.length > 0) {
     const t0 = queue.pop((slot) => decodeRequest(slot, ch), 0);
     if (t0 !== undefined) {
@@ -210,6 +199,15 @@ for (;;) {
       baton.follower(1);
       continue;
     }
+  }
+  if (!control.stopping && baton.tryLead()) {
+    baton.follower(-1);
+    const t0 = lead();
+    baton.release();
+    if (t0 === null) baton.wake(d.workers); // so that the others see the stop
+    else await serve(t0);
+    baton.follower(1);
+    continue;
   }
   if (control.stopping) break; // the queue is drained: the daemon is stopping
   baton.wait(seen, d.pollTimeoutMs);
