@@ -4,46 +4,19 @@
  * half in test/qemu/progs/selftest_user.c (and TypeScript handlers), inside a
  * QEMU guest. Kernel callers are REQUEST_LPC calls from a C program.
  */
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/cli.js';
-import { guestKernel, runInGuest, type GuestResult } from './harness.js';
-
-const progs = path.join(repoRoot, 'test/qemu/progs');
+import { runInGuest, type GuestResult } from './harness.js';
+import { buildSelftestModule, cc, progs, SELFTEST_PLAN_HEX, i64Hex, pairHex } from './support.js';
 const main = path.join(repoRoot, 'dist/src/cli/main.js');
 if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'udaemon-qemu-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** Builds the self-test module for the guest kernel from a copy of kmod/. */
-function buildModule(): string {
-  const k = guestKernel();
-  const src = path.join(tmp, 'kmod');
-  cpSync(path.join(repoRoot, 'kmod'), src, { recursive: true });
-  execFileSync('make', ['-C', k.build, `M=${path.join(src, 'test')}`, 'modules'], { stdio: 'pipe' });
-  return path.join(src, 'test', 'lpcselftest.ko');
-}
-
-function cc(out: string, src: string, ...flags: string[]): string {
-  execFileSync('gcc', ['-O2', '-Wall', '-Werror', '-I', path.join(repoRoot, 'kmod'), ...flags, '-o', out, src]);
-  return out;
-}
-
-const pair = (a: bigint, b: bigint) => {
-  const buf = Buffer.alloc(16);
-  buf.writeBigInt64LE(a, 0);
-  buf.writeBigInt64LE(b, 8);
-  return buf.toString('hex');
-};
-const i64hex = (v: bigint) => {
-  const buf = Buffer.alloc(8);
-  buf.writeBigInt64LE(v, 0);
-  return buf.toString('hex');
-};
 
 const DEV = '/dev/lpcselftest_lpc';
 
@@ -67,11 +40,11 @@ node ${main} udaemon /tmp/ud --workers 4 --watchdog-ms 60000 --report-s 0 --metr
 SUP=$!
 wait_log 'attached, generation' 1
 ${call('kstate', 'kstate', '', 8)}
-${call('sum', 'sum_via_kernel', pair(20n, 3n), 8)}
-${call('nested', 'nested', pair(6n, 7n), 8)}
-${call('js_sum', 'js_sum_via_kernel', pair(-4n, 1n), 8)}
-${call('bump5', 'bump_counter', pair(5n, 0n), 8)}
-${call('js_bump7', 'js_bump_counter', pair(7n, 0n), 8)}
+${call('sum', 'sum_via_kernel', pairHex(20n, 3n), 8)}
+${call('nested', 'nested', pairHex(6n, 7n), 8)}
+${call('js_sum', 'js_sum_via_kernel', pairHex(-4n, 1n), 8)}
+${call('bump5', 'bump_counter', pairHex(5n, 0n), 8)}
+${call('js_bump7', 'js_bump_counter', pairHex(7n, 0n), 8)}
 ${call('kcounter', 'kcounter', '', 8)}
 ${call('sem', 'sem_cycle', '', 8)}
 ${call('unknown', 'no_such_procedure', '', 8)}
@@ -79,7 +52,7 @@ ${call('warmup', 'nop', '', 0, 300)}
 ${call('warmup_js', 'js_nop', '', 0, 300)}
 ${call('rt_c', 'nop', '', 0, 300)}
 ${call('rt_js', 'js_nop', '', 0, 300)}
-${call('rt_exec', 'sum_via_kernel', pair(1n, 2n), 8, 300)}
+${call('rt_exec', 'sum_via_kernel', pairHex(1n, 2n), 8, 300)}
 ./udaemon_call ${DEV} hang - 0 > hang.out 2>&1 &
 HANG=$!
 sleep 2
@@ -88,14 +61,14 @@ kill -9 "$CHILD"
 wait $HANG
 echo "STEP hang: $(cat hang.out)"
 wait_log 'attached, generation' 2
-${call('after_restart', 'sum_via_kernel', pair(40n, 2n), 8)}
+${call('after_restart', 'sum_via_kernel', pairHex(40n, 2n), 8)}
 ${call('kstate2', 'kstate', '', 8)}
 ${call('kcounter2', 'kcounter', '', 8)}
 kill -TERM $SUP
 wait $SUP
 echo "STEP supervisor_exit: $?"
 chmod +x cdaemon
-./cdaemon -n 4 -p ${Buffer.from('split-driver lpc selftest plan').toString('hex').padEnd(64, '0')} ${DEV} > cd.log 2>&1 &
+./cdaemon -n 4 -p ${SELFTEST_PLAN_HEX} ${DEV} > cd.log 2>&1 &
 CD=$!
 sleep 1
 ${call('rt_cdaemon', 'noop', '', 0, 300)}
@@ -112,7 +85,7 @@ const steps = new Map<string, string>();
 
 beforeAll(async () => {
   const files: Record<string, string> = {
-    'lpcselftest.ko': buildModule(),
+    'lpcselftest.ko': buildSelftestModule(tmp),
     'udaemon_call': cc(path.join(tmp, 'udaemon_call'), path.join(progs, 'udaemon_call.c')),
     'selftest_user.so': cc(path.join(tmp, 'selftest_user.so'), path.join(progs, 'selftest_user.c'), '-shared', '-fPIC'),
     'manifest.json': path.join(progs, 'selftest_user.json'),
@@ -127,7 +100,7 @@ beforeAll(async () => {
   process.stderr.write(`udaemon guest round trips (TCG, compare only as ratios): ${rt.join(', ')}; boot ${guest.bootMs} ms, total ${guest.totalMs} ms\n`);
 }, 660_000);
 
-const ok = (v: bigint) => `status 0 result ${i64hex(v)}`;
+const ok = (v: bigint) => `status 0 result ${i64Hex(v)}`;
 
 describe('split-driver udaemon in a real kernel (QEMU)', () => {
   it('runs the guest script to the end with no kernel fault', () => {
