@@ -75,10 +75,11 @@ export class Control {
   }
 
   /** name: the procedure's NUL-padded name, LPC_NAME_MAX bytes (no encoding on the hot path). */
-  busy(worker: number, id: bigint, name: Uint8Array): void {
+  /** since: process.hrtime.bigint() when the procedure started (the caller has it already). */
+  busy(worker: number, id: bigint, name: Uint8Array, since: bigint): void {
     this.names.set(name.subarray(0, LPC_NAME_MAX), worker * LPC_NAME_MAX);
     Atomics.store(this.words, WORKERS_AT + worker * PER_WORKER + 1, id);
-    Atomics.store(this.words, WORKERS_AT + worker * PER_WORKER, process.hrtime.bigint());
+    Atomics.store(this.words, WORKERS_AT + worker * PER_WORKER, since);
   }
 
   idle(worker: number): void {

@@ -135,12 +135,13 @@ async function runJs(e: Entry, name: string, argsLen: number, cap: number): Prom
 }
 
 /** Serves the request in ch.polled/ch.args and answers it; t0 is when it was polled. */
-async function serve(t0: bigint): Promise<void> {
+async function serve(t0: bigint, queued: boolean): Promise<void> {
   const reqId = id();
   const generation = polled.getBigUint64(MSG.generation, true);
   const argsLen = polled.getUint32(MSG.args_len, true);
   const cap = Math.min(polled.getUint32(MSG.result_cap, true), ch.result.size);
-  control.busy(d.index, reqId, ch.polledName);
+  // The watchdog times the procedure, not the wait in the queue.
+  control.busy(d.index, reqId, ch.polledName, queued ? process.hrtime.bigint() : t0);
   const end = nameBuf.indexOf(0);
   const name = nameBuf.toString('utf8', 0, end < 0 ? nameBuf.length : end);
   const e = table.get(name);
@@ -195,7 +196,7 @@ for (;;) {
     const t0 = queue.pop((slot) => decodeRequest(slot, ch), 0);
     if (t0 !== undefined) {
       baton.follower(-1);
-      await serve(t0);
+      await serve(t0, true);
       baton.follower(1);
       continue;
     }
@@ -205,7 +206,7 @@ for (;;) {
     const t0 = lead();
     baton.release();
     if (t0 === null) baton.wake(d.workers); // so that the others see the stop
-    else await serve(t0);
+    else await serve(t0, false);
     baton.follower(1);
     continue;
   }
