@@ -250,6 +250,8 @@ async function main(): Promise<void> {
       '',
       ...table(nullRows, nullRows[0], 'traditional', false),
       '',
+      `TypeScript daemon / C daemon (medians): **${(nullRows[2].median / nullRows[1].median).toFixed(2)}**.`,
+      '',
       '## Kernel to daemon and back with a 4 KiB buffer',
       '',
       `The emitted \`sample_null\` stub carries no arguments, so this is the seed's variant with a buffer: REQUEST_LPC (the kernel half's call path, started by the application) of the LPC self-test module's user procedure \`nop\` with 4096 argument bytes copied to the daemon, ${NULL_COUNT} times. Both daemons run the same user-half library (test/qemu/progs/selftest_user.c); the C daemon (bench/progs/floor_daemon.c) is N threads looping POLL → lpc_user_dispatch() → RESPONSE, the floor for any daemon on this kernel.`,
