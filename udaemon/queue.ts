@@ -5,15 +5,7 @@
  * number of producers and consumers may use it at once.
  */
 
-/** Bit set in a semaphore's word once it is closed; the low bits count. */
-const CLOSED = 0x40000000;
-const COUNT = CLOSED - 1;
-
-/**
- * A counting semaphore in one Int32 of shared memory. close() wakes every
- * waiter; after it, wait() still takes what is left and then returns false,
- * so consumers drain before they stop.
- */
+/** A counting semaphore in one Int32 of shared memory. */
 export class Semaphore {
   constructor(
     readonly words: Int32Array,
@@ -27,11 +19,7 @@ export class Semaphore {
   }
 
   get value(): number {
-    return Atomics.load(this.words, this.index) & COUNT;
-  }
-
-  get closed(): boolean {
-    return (Atomics.load(this.words, this.index) & CLOSED) !== 0;
+    return Atomics.load(this.words, this.index);
   }
 
   post(n = 1): void {
@@ -39,26 +27,20 @@ export class Semaphore {
     Atomics.notify(this.words, this.index, n);
   }
 
-  /** Takes one unit: true, or false on timeout or when closed and empty. */
+  /** Takes one unit: true, or false on timeout. */
   wait(timeoutMs = Infinity): boolean {
     const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs;
     for (;;) {
       const w = Atomics.load(this.words, this.index);
-      if ((w & COUNT) > 0) {
+      if (w > 0) {
         if (Atomics.compareExchange(this.words, this.index, w, w - 1) === w) return true;
         continue;
       }
-      if (w & CLOSED) return false;
       const left = deadline - Date.now();
       if (left <= 0) return false;
-      // Sleeps only while the word still reads w: a post or close changes it.
+      // Sleeps only while the word still reads w: a post changes it.
       Atomics.wait(this.words, this.index, w, left === Infinity ? undefined : left);
     }
-  }
-
-  close(): void {
-    Atomics.or(this.words, this.index, CLOSED);
-    Atomics.notify(this.words, this.index);
   }
 }
 
@@ -130,10 +112,9 @@ export class SlotQueue {
 
   /**
    * Fills one slot: fill() writes up to slotSize bytes and returns how many.
-   * Waits for room; false on timeout or if the queue is closed.
+   * Waits for room; false on timeout.
    */
   push(fill: (slot: Uint8Array) => number, timeoutMs = Infinity): boolean {
-    if (this.items.closed) return false;
     if (!this.spaces.wait(timeoutMs)) return false;
     const pos = Atomics.add(this.words, TAIL, 1);
     const seq = this.seqIndex(pos);
@@ -149,7 +130,7 @@ export class SlotQueue {
 
   /**
    * Takes one slot: read() gets its bytes (valid only during the call).
-   * Waits for an item; undefined on timeout, or once closed and drained.
+   * Waits for an item; undefined on timeout.
    */
   pop<T>(read: (slot: Uint8Array) => T, timeoutMs = Infinity): T | undefined {
     if (!this.items.wait(timeoutMs)) return undefined;
@@ -166,11 +147,6 @@ export class SlotQueue {
       this.spaces.post();
     }
     return out;
-  }
-
-  /** No more pushes; consumers take what is queued, then pop() returns undefined. */
-  close(): void {
-    this.items.close();
   }
 
   get length(): number {

@@ -48,15 +48,16 @@ describe('SlotQueue', () => {
       const got = [];
       for (;;) {
         const item = q.pop((slot) => {
+          if (slot.byteLength === 0) return [0];
           const v = new DataView(slot.buffer, slot.byteOffset, slot.byteLength);
           return [slot.byteLength, v.getInt32(0), v.getInt32(4), v.getInt32(8)];
         });
-        if (!item) return got;
+        if (item[0] === 0) return got; // the end marker
         got.push(item);
       }`;
     const cons = Array.from({ length: consumers }, () => inThread<number[][]>(consume, { sab: q.sab }));
     await Promise.all(Array.from({ length: producers }, (_, p) => inThread(produce, { sab: q.sab, p, n: perProducer })));
-    q.close();
+    for (let c = 0; c < consumers; c++) q.push(() => 0);
     const all = (await Promise.all(cons)).flat();
 
     expect(all).toHaveLength(producers * perProducer);
@@ -82,13 +83,11 @@ describe('SlotQueue', () => {
     expect(got).toEqual(Array.from({ length: 2000 }, (_, i) => i));
   });
 
-  it('drains what was queued before close, then reports the end', () => {
+  it('hands out items in the order they were queued', () => {
     const q = SlotQueue.create(4, 8);
     for (const n of [1, 2, 3]) q.push((s) => (s[0] = n, 1));
-    q.close();
-    expect(q.push((s) => (s[0] = 9, 1))).toBe(false);
     const read = (s: Uint8Array) => s[0];
-    expect([q.pop(read), q.pop(read), q.pop(read), q.pop(read)]).toEqual([1, 2, 3, undefined]);
+    expect([q.pop(read), q.pop(read), q.pop(read), q.pop(read, 10)]).toEqual([1, 2, 3, undefined]);
   });
 
   it('times out a pop on an empty queue and a push on a full one', () => {
@@ -135,17 +134,5 @@ describe('Semaphore', () => {
     await new Promise((r) => setTimeout(r, 100));
     sem.post(2);
     expect(await waiter).toEqual([true, true, false]);
-  });
-
-  it('close wakes every waiter after what is left is taken', async () => {
-    const sem = Semaphore.create(1);
-    const semSab = sem.words.buffer as SharedArrayBuffer;
-    const waiters = Array.from({ length: 3 }, () => inThread<boolean>(`return new mod.Semaphore(new Int32Array(data.sem), 0).wait(10000);`, { sem: semSab }));
-    await new Promise((r) => setTimeout(r, 100));
-    const t0 = Date.now();
-    sem.close();
-    const got = await Promise.all(waiters);
-    expect(got.filter(Boolean)).toHaveLength(1);
-    expect(Date.now() - t0).toBeLessThan(5000);
   });
 });
