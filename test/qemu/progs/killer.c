@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 	char **daemon_argv = NULL;
 	double *rec;
 
-	while ((opt = getopt(argc, argv, "k:r:p:s:f:x:")) != -1) {
+	while ((opt = getopt(argc, argv, "+k:r:p:s:f:x:")) != -1) {
 		if (opt == 'k')
 			kills = atoi(optarg);
 		else if (opt == 'r')
@@ -140,6 +140,8 @@ int main(int argc, char **argv)
 	if (optind >= argc || kills < 1 || max_delay < 0)
 		goto usage;
 	device = argv[optind++];
+	if (optind < argc && !strcmp(argv[optind], "--"))
+		optind++;
 	if (!sup) {
 		if (optind >= argc)
 			goto usage;
@@ -202,13 +204,13 @@ recover:
 				daemon = spawn(daemon_argv);
 		}
 		rec[k] = now_ms() - t0;
+		printf("RECOVERY %.1f %d\n", rec[k], fault_err[k]);
+		fflush(stdout);
 	}
 	if (daemon > 0) {
 		kill(daemon, SIGKILL);
 		waitpid(daemon, NULL, 0);
 	}
-	for (k = 0; k < kills; k++)
-		printf("RECOVERY %.1f %d\n", rec[k], fault_err[k]);
 	qsort(rec, kills, sizeof(*rec), cmp);
 	printf("KILLER kills %d missed %d probe-errors %d fault-ok %d recovery-ms %.1f %.1f %.1f %.1f\n",
 	       kills, missed, probe_errors, fault_ok, rec[kills / 2], rec[kills * 9 / 10],
