@@ -3,8 +3,10 @@
  * killer - SIGKILLs a split driver's daemon at random moments while
  * applications call, and measures how long service takes to come back.
  *
- * usage: killer -k KILLS -r MAX-DELAY-MS -p PROC [-f FAULT [-x MS]] DEVICE
- *               (-s SUPERVISOR-PID | -- DAEMON [ARGS...])
+ * usage: killer [-k KILLS] [-r MAX-DELAY-MS] [-p PROC] [-f FAULT [-x MS]]
+ *               -s SUPERVISOR-PID DEVICE
+ *        killer [...same options...] DEVICE -- DAEMON [ARGS...]
+ * Options come before DEVICE, so that DAEMON's own options stay DAEMON's.
  *
  * Each round: a probe call (REQUEST_LPC of PROC with the pair (3, 4)) must
  * succeed, which shows a daemon is serving; then a random pause of up to
@@ -217,6 +219,6 @@ recover:
 	       rec[kills * 99 / 100], rec[kills - 1]);
 	return missed > kills;
 usage:
-	fprintf(stderr, "usage: killer -k KILLS -r MAX-DELAY-MS -p PROC [-f FAULT [-x MS]] DEVICE (-s SUPERVISOR-PID | -- DAEMON [ARGS...])\n");
+	fprintf(stderr, "usage: killer [-k KILLS] [-r MAX-DELAY-MS] [-p PROC] [-f FAULT [-x MS]] (-s SUPERVISOR-PID DEVICE | DEVICE -- DAEMON [ARGS...])\n");
 	return 2;
 }
