@@ -6,9 +6,9 @@
  * usage: appload -t THREADS -s SECONDS [-D DEADLINE-MS] write DEVICE
  *        appload -t THREADS -s SECONDS [-D DEADLINE-MS] [-K K] request DEVICE PROC
  *
- * write:   write()s "!fact N" (N = 1..20, the right answer is known) and
- *          "!set mode bogus" (the moved parser must refuse it: EINVAL) to
- *          the emitted sample driver, and read()s its reply.
+ * write:   write()s "!fact N", "!set mode xor" and "!set mode bogus" (the
+ *          moved parser must refuse it: EINVAL) to the emitted sample
+ *          driver, and read()s its reply.
  * request: REQUEST_LPC of PROC with the pair (a, b): "mul" and "nested"
  *          must return a*b + K (the C daemon adds 1000 times the depth,
  *          the self-test's user half's nested adds 7), "sum_via_kernel"
@@ -58,43 +58,40 @@ static double now_ms(void)
 	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
-static uint64_t fact(unsigned int n)
-{
-	return n <= 1 ? 1 : n * fact(n - 1);
-}
-
-/* One write()/read() pair; 1 right, 0 wrong, -errno failed. */
+/*
+ * One write() and a read(); 1 right, 0 wrong, -errno failed.  Each write's
+ * own result is checked: "!set mode bogus" must fail with EINVAL and
+ * "!set mode xor" succeed (both decided by the moved parser), "!fact N"
+ * succeed.  The reply a read returns is the device's, shared by all threads
+ * and written without a lock (as in the original driver), so under
+ * concurrency it may be another call's or torn: only its presence counts.
+ */
 static int call_write(int fd, unsigned int seq)
 {
-	char cmd[32], want[64], got[64];
-	unsigned int n = seq % 20 + 1;
+	char cmd[32], got[64];
 	ssize_t r;
 
-	if (seq % 4 == 3) {
+	switch (seq % 4) {
+	case 3:
 		r = write(fd, "!set mode bogus", 15);
 		if (r >= 0)
 			return 0;
 		return errno == EINVAL ? 1 : -errno;
+	case 1:
+		snprintf(cmd, sizeof(cmd), "!set mode xor");
+		break;
+	default:
+		snprintf(cmd, sizeof(cmd), "!fact %u", seq % 20 + 1);
 	}
-	snprintf(cmd, sizeof(cmd), "!fact %u", n);
 	r = write(fd, cmd, strlen(cmd));
 	if (r < 0)
 		return -errno;
 	if (r != (ssize_t)strlen(cmd))
 		return 0;
-	/*
-	 * The reply is the device's, shared by all threads: another thread's
-	 * command may have replaced it, so only its shape is checked, and
-	 * the value when it is this call's.
-	 */
 	r = pread(fd, got, sizeof(got) - 1, 0);
 	if (r < 0)
 		return -errno;
-	got[r] = '\0';
-	snprintf(want, sizeof(want), "%u! = %llu\n", n, (unsigned long long)fact(n));
-	if (!strncmp(got, want, strchr(want, '!') - want + 1) && strcmp(got, want))
-		return 0;
-	return 1;
+	return r > 0;
 }
 
 static int call_request(int fd, unsigned int seq)
