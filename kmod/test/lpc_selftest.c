@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * lpc_selftest.c - uses the LPC core the way a generated kernel half does:
+ * Uses the LPC core the way a generated kernel half does:
  * exports kernel functions, shares a lock-guarded counter and a semaphore
  * with the daemon, and runs "moved" initialisation when a daemon attaches.
  * The user-space side is test/qemu/progs/.
