@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { betweenness as betweennessCentrality } from 'graphology-metrics/centrality/index.js';
 import { InputError } from '../errors.js';
 import type { CallGraph } from '../graph/model.js';
-import type { Config, Thresholds } from './config.js';
+import type { Config } from './config.js';
 import { estimatedCalls, closure, indexGraph } from './indexed.js';
 import { FREE, KERNEL, USER, solvePlacement, type PlacementProblem } from './mincut.js';
 import { computeRoots, type Reason } from './roots.js';
@@ -51,16 +51,8 @@ export interface Plan {
   version: typeof PLAN_VERSION;
   /** sha256 of the sorted `id<TAB>side` lines: the kernel and user halves built from one plan share it. */
   planHash: string;
-  config: {
-    kernel: string[];
-    user: string[];
-    thresholds: Thresholds;
-    lpcCost: number;
-    lpcRoundTripUs: number;
-    staticCallEstimate: number;
-    event: string | null;
-    closure: 'all' | 'atomic';
-  };
+  /** The settings it was made with (annotations and origins stay in the config file). */
+  config: Omit<Config, 'annotations' | 'origins'>;
   profiled: boolean;
   summary: {
     kernel: { functions: number; lines: number };
