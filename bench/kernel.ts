@@ -12,7 +12,7 @@
  *   space through the daemon, split equally between the halves, and a plain
  *   C program.
  * Every hybrid case is served by the TypeScript daemon and by a minimal C
- * daemon running the same user-half library (bench/progs/floor_daemon.c).
+ * daemon running the same user-half library (test/qemu/progs/cdaemon.c).
  * Timings under software emulation mean nothing in absolute terms: the
  * report compares them only within the run.
  */
@@ -75,7 +75,7 @@ function build(tmp: string): { files: Record<string, string>; hybridPlan: string
       'selftest_user.so': cc('selftest_user.so', path.join(root, 'test/qemu/progs/selftest_user.c'), '-shared', '-fPIC'),
       'selftest_handlers.mjs': path.join(root, 'test/qemu/progs/selftest_handlers.mjs'),
       bench_app: cc('bench_app', path.join(root, 'bench/progs/bench_app.c')),
-      floor_daemon: cc('floor_daemon', path.join(root, 'bench/progs/floor_daemon.c'), '-pthread', '-ldl'),
+      cdaemon: cc('cdaemon', path.join(root, 'test/qemu/progs/cdaemon.c'), '-pthread', '-ldl'),
     },
   };
 }
@@ -85,7 +85,7 @@ function script(hybridPlan: string, library: string): string {
   const fact = `'!fact ${FACT_N}'`;
   return `
 set -u
-chmod +x bench_app floor_daemon
+chmod +x bench_app cdaemon
 mkdir -p split selftest
 cp split.json split/manifest.json && cp ${library} split/
 cp selftest.json selftest/manifest.json && cp selftest_user.so selftest_handlers.mjs selftest/
@@ -110,7 +110,7 @@ app fact_c local ${FACT_N} ${FACT_COUNT}
 
 # The split driver, served by the C floor, then by the TypeScript daemon.
 insmod ./split.ko || exit 1
-./floor_daemon -n ${WORKERS} -p ${hybridPlan} -l ./split/${library} /dev/sampledrv_lpc > ud.log 2>&1 &
+./cdaemon -n ${WORKERS} -p ${hybridPlan} -l ./split/${library} /dev/sampledrv_lpc > ud.log 2>&1 &
 D=$!
 wait_for /dev/sampledrv
 app warm write /dev/sampledrv '!null' ${WARMUP} > /dev/null
@@ -132,7 +132,7 @@ rmmod sampledrv
 
 # Kernel to daemon with a 4 KiB buffer: REQUEST_LPC of the self-test's user procedure nop.
 insmod ./lpcselftest.ko || exit 1
-./floor_daemon -n ${WORKERS} -p ${SELFTEST_PLAN} -l ./selftest/selftest_user.so /dev/lpcselftest_lpc > ud.log 2>&1 &
+./cdaemon -n ${WORKERS} -p ${SELFTEST_PLAN} -l ./selftest/selftest_user.so /dev/lpcselftest_lpc > ud.log 2>&1 &
 D=$!
 wait_for 'attached generation'
 app warm request /dev/lpcselftest_lpc nop 4096 ${WARMUP} > /dev/null
@@ -254,7 +254,7 @@ async function main(): Promise<void> {
       '',
       '## Kernel to daemon and back with a 4 KiB buffer',
       '',
-      `The emitted \`sample_null\` stub carries no arguments, so this is the seed's variant with a buffer: REQUEST_LPC (the kernel half's call path, started by the application) of the LPC self-test module's user procedure \`nop\` with 4096 argument bytes copied to the daemon, ${NULL_COUNT} times. Both daemons run the same user-half library (test/qemu/progs/selftest_user.c); the C daemon (bench/progs/floor_daemon.c) is N threads looping POLL → lpc_user_dispatch() → RESPONSE, the floor for any daemon on this kernel.`,
+      `The emitted \`sample_null\` stub carries no arguments, so this is the seed's variant with a buffer: REQUEST_LPC (the kernel half's call path, started by the application) of the LPC self-test module's user procedure \`nop\` with 4096 argument bytes copied to the daemon, ${NULL_COUNT} times. Both daemons run the same user-half library (test/qemu/progs/selftest_user.c); the C daemon (test/qemu/progs/cdaemon.c) is N threads looping POLL → lpc_user_dispatch() → RESPONSE, the floor for any daemon on this kernel.`,
       '',
       ...table(kRows, kRows[0], 'C daemon', false),
       '',

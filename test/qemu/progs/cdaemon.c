@@ -6,10 +6,13 @@
  * EXECs a kernel function which calls back into user space) are served by
  * another thread.
  *
- * usage: cdaemon [-n threads] [-p plan-hash-hex] /dev/<name>_lpc
+ * usage: cdaemon [-n threads] [-p plan-hash-hex] [-l library.so] /dev/<name>_lpc
  * Prints "attached generation N" once attached.  The procedures are those
- * the self-test module (kmod/test/lpc_selftest.c) and the tests call.
+ * the self-test module (kmod/test/lpc_selftest.c) and the tests call, or,
+ * with -l, those of a user half's library (lpc_user_dispatch()), the same
+ * code the TypeScript daemon runs, so that the difference is the runtime.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -41,6 +44,11 @@ struct call {
 };
 
 static int dev_fd;
+
+/* With -l: the user half's entry point, in place of the built-in procedures. */
+static int (*lib_dispatch)(const char *proc, const void *args, unsigned int args_len,
+			   void *result, unsigned int result_cap, unsigned int *result_len,
+			   unsigned long long request_id);
 
 static uint32_t min_u32(uint32_t a, uint32_t b)
 {
@@ -192,7 +200,15 @@ static void *worker(void *unused)
 			perror("cdaemon: POLL");
 			exit(1);
 		}
-		r.status = dispatch(&c);
+		if (lib_dispatch) {
+			unsigned int len = 0;
+
+			r.status = lib_dispatch(m.proc, args, m.args_len, result,
+						m.result_cap, &len, m.id);
+			c.result_len = len;
+		} else {
+			r.status = dispatch(&c);
+		}
 		r.id = m.id;
 		r.generation = m.generation;
 		r.result = (uintptr_t)result;
@@ -216,31 +232,56 @@ static int parse_hash(const char *hex, __u8 *out)
 	return 0;
 }
 
+static int load_library(const char *lib)
+{
+	int (*init)(int fd);
+	void *h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
+
+	lib_dispatch = h ? dlsym(h, "lpc_user_dispatch") : NULL;
+	init = h ? dlsym(h, "lpc_user_init") : NULL;
+	if (!lib_dispatch) {
+		fprintf(stderr, "cdaemon: %s: %s\n", lib, dlerror());
+		return -1;
+	}
+	if (init && init(dev_fd)) {
+		fprintf(stderr, "cdaemon: lpc_user_init failed\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: cdaemon [-n threads] [-p plan-hash-hex] [-l library.so] /dev/<name>_lpc\n");
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	struct lpc_attach a = { .abi_version = LPC_ABI_VERSION };
+	const char *lib = NULL;
 	int threads = 4, opt, i;
 	pthread_t tid;
 
-	while ((opt = getopt(argc, argv, "n:p:")) != -1) {
-		if (opt == 'n' && atoi(optarg) > 0) {
+	while ((opt = getopt(argc, argv, "n:p:l:")) != -1) {
+		if (opt == 'n' && atoi(optarg) > 0)
 			threads = atoi(optarg);
-		} else if (opt == 'p' && !parse_hash(optarg, a.plan_hash)) {
+		else if (opt == 'p' && !parse_hash(optarg, a.plan_hash))
 			continue;
-		} else {
-			fprintf(stderr, "usage: cdaemon [-n threads] [-p plan-hash-hex] /dev/<name>_lpc\n");
-			return 2;
-		}
+		else if (opt == 'l')
+			lib = optarg;
+		else
+			return usage();
 	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "usage: cdaemon [-n threads] [-p plan-hash-hex] /dev/<name>_lpc\n");
-		return 2;
-	}
+	if (optind != argc - 1)
+		return usage();
 	dev_fd = open(argv[optind], O_RDWR | O_CLOEXEC);
 	if (dev_fd < 0 || ioctl(dev_fd, LPC_IOC_ATTACH, &a) < 0) {
 		fprintf(stderr, "cdaemon: %s: %s\n", argv[optind], strerror(errno));
 		return 1;
 	}
+	if (lib && load_library(lib))
+		return 1;
 	printf("attached generation %llu\n", (unsigned long long)a.generation);
 	fflush(stdout);
 	for (i = 1; i < threads; i++) {
