@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lpc_abi.h"
+#include "lpc_call.h"
 
 #define MAX_ERRNO 256
 
@@ -96,20 +96,15 @@ static int call_write(int fd, unsigned int seq)
 
 static int call_request(int fd, unsigned int seq)
 {
-	int64_t pair[2] = { seq % 1000, (seq >> 3) % 97 }, res = 0, want;
-	struct lpc_msg m = { 0 };
+	int64_t a = seq % 1000, b = (seq >> 3) % 97, res, want;
+	struct lpc_msg m;
 
-	snprintf(m.proc, sizeof(m.proc), "%s", proc);
-	m.args = (uintptr_t)pair;
-	m.args_len = sizeof(pair);
-	m.result = (uintptr_t)&res;
-	m.result_cap = sizeof(res);
-	if (ioctl(fd, LPC_IOC_REQUEST, &m) < 0)
+	if (call_pair(fd, LPC_IOC_REQUEST, proc, a, b, &res, &m) < 0)
 		return -errno;
 	if (!strcmp(proc, "mul") || !strcmp(proc, "nested"))
-		want = pair[0] * pair[1] + k_add;
+		want = a * b + k_add;
 	else if (!strcmp(proc, "sum_via_kernel"))
-		want = (pair[0] + pair[1]) * 100 + 1;
+		want = (a + b) * 100 + 1;
 	else
 		return m.status == 0;
 	if (m.status < 0)

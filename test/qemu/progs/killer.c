@@ -37,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lpc_abi.h"
+#include "lpc_call.h"
 
 static double now_ms(void)
 {
@@ -49,15 +49,10 @@ static double now_ms(void)
 
 static int probe(int fd, const char *proc)
 {
-	int64_t pair[2] = { 3, 4 }, res;
-	struct lpc_msg m = { 0 };
+	int64_t res;
+	struct lpc_msg m;
 
-	snprintf(m.proc, sizeof(m.proc), "%s", proc);
-	m.args = (uintptr_t)pair;
-	m.args_len = sizeof(pair);
-	m.result = (uintptr_t)&res;
-	m.result_cap = sizeof(res);
-	if (ioctl(fd, LPC_IOC_REQUEST, &m) < 0)
+	if (call_pair(fd, LPC_IOC_REQUEST, proc, 3, 4, &res, &m) < 0)
 		return -errno;
 	return m.status;
 }

@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lpc_abi.h"
+#include "lpc_call.h"
 
 _Static_assert(sizeof(struct lpc_attach) == 72, "lpc_attach layout");
 _Static_assert(sizeof(struct lpc_msg) == 144, "lpc_msg layout");
@@ -36,11 +36,6 @@ _Static_assert(sizeof(struct lpc_sync) == 104, "lpc_sync layout");
 #define SYSDEV "/sys/class/misc/lpcselftest_lpc/"
 #define PLAN "split-driver lpc selftest plan"
 #define BAD_PTR 8	/* an address no process maps */
-
-struct pair {
-	int64_t a;
-	int64_t b;
-};
 
 static int failures;
 static const char *cdaemon_path;
@@ -143,28 +138,6 @@ static long attach(int fd, __u64 *generation)
 	if (generation)
 		*generation = a.generation;
 	return ret;
-}
-
-static void fill_msg(struct lpc_msg *m, const char *proc, const void *args,
-		     uint32_t len, void *result, uint32_t cap)
-{
-	memset(m, 0, sizeof(*m));
-	snprintf(m->proc, sizeof(m->proc), "%s", proc);
-	m->args = (uintptr_t)args;
-	m->args_len = len;
-	m->result = (uintptr_t)result;
-	m->result_cap = cap;
-}
-
-/* EXEC or REQUEST of a pair, returning an int64 in *out. */
-static long call_pair(int fd, unsigned long cmd, const char *proc, int64_t a,
-		      int64_t b, int64_t *out, struct lpc_msg *m)
-{
-	struct pair p = { a, b };
-
-	*out = 0;
-	fill_msg(m, proc, &p, sizeof(p), out, sizeof(*out));
-	return ioctl(fd, cmd, m);
 }
 
 /* EXEC of an export that takes no arguments, returning an int64 in *out. */
