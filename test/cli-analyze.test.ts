@@ -41,6 +41,29 @@ describe('split-driver analyze', () => {
     expect(doc.calls.some((c: any) => c.caller === 'sample_write' || c.caller.endsWith(':sample_write'))).toBe(true);
   });
 
+  it('reads the headers a named source includes from beside it, as the compiler does', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'hdr-'));
+    fs.mkdirSync(path.join(dir, 'sub'));
+    fs.writeFileSync(
+      path.join(dir, 'drv.c'),
+      '#include <linux/module.h>\n#include "drv.h"\n#include "missing.h"\nint drv_op(struct drv_priv *p)\n{\n\treturn drv_reg(p) + 1;\n}\n',
+    );
+    fs.writeFileSync(path.join(dir, 'drv.h'), '#include "sub/regs.h"\nstruct drv_priv { int reg; };\nstatic inline int drv_reg(struct drv_priv *p)\n{\n\treturn drv_mask(p->reg);\n}\n');
+    fs.writeFileSync(path.join(dir, 'sub/regs.h'), 'static inline int drv_mask(int v)\n{\n\treturn v & 0xff;\n}\n');
+    fs.writeFileSync(path.join(dir, 'unrelated.h'), 'static inline int not_included(void)\n{\n\treturn 0;\n}\n');
+    const r = runCli(['analyze', '--json', path.join(dir, 'drv.c')]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    const file = (name: string) => doc.functions.find((f: any) => f.name === name)?.file;
+    expect(file('drv_reg')).toBe(path.join(dir, 'drv.h'));
+    expect(file('drv_mask')).toBe(path.join(dir, 'sub/regs.h'));
+    expect(file('not_included')).toBeUndefined();
+    const edge = (a: string, b: string) => doc.calls.some((c: any) => c.caller.endsWith(a) && c.callee.endsWith(b));
+    expect(edge('drv_op', 'drv_reg')).toBe(true);
+    expect(edge('drv_reg', 'drv_mask')).toBe(true);
+  });
+
   it('recognises a profile by its content, whatever its name', () => {
     const renamed = path.join(tmp, 'profile.c');
     fs.copyFileSync(path.join(sample, 'callgrind.out'), renamed);
@@ -57,7 +80,7 @@ describe('split-driver analyze', () => {
     const incl = rows.slice(1).filter((l) => /\.c:\d+/.test(l)).map((l) => BigInt(l.trim().split(/\s+/)[4]));
     expect(incl.length).toBeGreaterThan(5);
     for (let i = 1; i < incl.length; i++) expect(incl[i - 1] >= incl[i]).toBe(true);
-    expect(r.stdout).toMatch(/\d+ functions, \d+ lines in 1 file/);
+    expect(r.stdout).toMatch(/\d+ functions, \d+ lines in 2 file/); // sampledrv.c and the sampledrv.h it includes
     // The split follows, with a reason for every function.
     expect(r.stdout).toMatch(/^Split\n  kernel: \d+ functions, \d+ lines/m);
     expect(r.stdout).toMatch(/^Moved to user space\n  sample_\w+ \(.*sampledrv\.c:\d+, \d+ lines\): /m);

@@ -91,5 +91,40 @@ export async function classifyInputs(paths: string[]): Promise<Inputs> {
       inputs[classifyContent(p, buf) === 'profile' ? 'profiles' : 'sources'].push(p);
     }
   }
+  inputs.sources.push(...(await localHeaders(inputs.sources)));
   return inputs;
+}
+
+const QUOTED_INCLUDE = /^[ \t]*#[ \t]*include[ \t]*"([^"\n]+)"/gm;
+
+/**
+ * The headers the sources include with `#include "..."` that sit beside the
+ * including file (where the compiler looks first), and the headers those
+ * include: a driver's own structures and inline helpers usually live there,
+ * and a user who names `drv.c` means the driver, not half of it. Included
+ * `.c` files are not followed: drivers include them under configuration
+ * #ifdefs (uhci-hcd.c's bus glue), so only the user knows which are built.
+ */
+async function localHeaders(sources: string[]): Promise<string[]> {
+  const seen = new Set(sources.map((s) => path.resolve(s)));
+  const found: string[] = [];
+  const queue = [...sources];
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch {
+      continue; // the parser reports unreadable sources
+    }
+    for (const m of text.matchAll(QUOTED_INCLUDE)) {
+      const h = path.join(path.dirname(file), m[1]);
+      if (seen.has(path.resolve(h)) || !h.endsWith('.h')) continue;
+      const st = await fs.stat(h).catch(() => null);
+      if (!st?.isFile()) continue;
+      seen.add(path.resolve(h));
+      found.push(h);
+      queue.push(h);
+    }
+  }
+  return found;
 }
