@@ -14,7 +14,7 @@ import { kcompatHeader } from './compat.js';
 import { kernelFile, kernelGlue, kernelHeader, WIRE_HEADER } from './kernel-half.js';
 import { buildManifest } from './manifest.js';
 import { TypeWorld } from './marshal.js';
-import { indexSource, type SourceIndex } from './source.js';
+import { indexSource, translationUnits, type SourceIndex } from './source.js';
 import { computeSplit, locateFunctions, type Split } from './split.js';
 import { dkmsConf, kbuild, kmodMakefile, readme, shimHeader, udaemonMakefile } from './templates.js';
 import { hasUserPart, userFile, userHeader, userRuntime } from './user-half.js';
@@ -133,7 +133,7 @@ export function emitDriver(input: EmitInput): EmitResult {
 
   const cFiles = model.files.filter((f) => f.endsWith('.c'));
   const hFiles = model.files.filter((f) => !f.endsWith('.c'));
-  const glueFile = split.init?.fn.file ?? cFiles[0];
+  const glueFile = split.init?.fn.file ?? split.busDriver?.idx.file ?? cFiles[0];
   // A source named like the module would clash with the module's own object.
   const kname = (f: string): string => (path.basename(f, '.c') === module ? `${module}_main.c` : path.basename(f));
   const seen = new Set<string>();
@@ -152,7 +152,10 @@ export function emitDriver(input: EmitInput): EmitResult {
   write(path.join(kdir, 'lpc_wire.h'), WIRE_HEADER, kmodFiles);
   const core = kmodSourceDir();
   for (const f of ['lpc_core.c', 'lpc_core.h', 'lpc_abi.h']) write(path.join(kdir, f), readFileSync(path.join(core, f), 'utf8'), kmodFiles);
-  const objects = [...cFiles.map((f) => kname(f).replace(/\.c$/, '.o')), 'lpc_core.o'];
+  // A .c another input includes (uhci-hcd.c includes its bus glue) is part of that unit, not one of its own.
+  const unitOf = translationUnits([...indexes.values()]);
+  const units = cFiles.filter((f) => unitOf.get(indexes.get(f)!) === indexes.get(f));
+  const objects = [...units.map((f) => kname(f).replace(/\.c$/, '.o')), 'lpc_core.o'];
   write(path.join(kdir, 'Kbuild'), kbuild(module, objects), kmodFiles);
   write(path.join(kdir, 'Makefile'), kmodMakefile(module), kmodFiles);
   write(path.join(kdir, 'dkms.conf'), dkmsConf(module, `1.0.${plan.planHash.slice(0, 8)}`), kmodFiles);

@@ -8,8 +8,8 @@
 import { calleeWrapper, callerStub, KERNEL_CALLER, wrapCall } from './cgen.js';
 import { kernelIoGlue } from './iomem.js';
 import type { ProcPlan } from './marshal.js';
-import { leadingComment, type SourceIndex, type TopItem } from './source.js';
-import type { FnInfo, Split } from './split.js';
+import { conditionsOf, leadingComment, type SourceIndex, type TopItem } from './source.js';
+import type { BusDriver, FnInfo, Split } from './split.js';
 
 export interface KernelNames {
   driver: string;
@@ -74,13 +74,17 @@ export function kernelFile(idx: SourceIndex, split: Split, names: KernelNames, g
       const movedOnly = it.names.every((n) => split.fns.some((f) => f.fn.name === n && f.side === 'user' && !split.procedures.has(f) && f.fn.isStatic));
       if (it.isStatic && movedOnly) drop.add(it);
     } else if (it.kind === 'variable') {
-      if (it.isStatic && !split.kernelVars.has(it) && !split.shared.some((g) => g.item === it)) {
+      // Only data that moved leaves: a variable nothing seems to use may be
+      // used by a definition the parser did not keep (an #if alternative).
+      if (it.isStatic && split.userVars.has(it) && !split.kernelVars.has(it) && !split.shared.some((g) => g.item === it)) {
         drop.add(it);
         const c = leadingComment(idx, it);
         if (c) drop.add(c);
       }
     } else if (it.kind === 'statement' && /^\s*module_(init|exit)\s*\(/.test(text.slice(it.start, it.end))) {
       drop.add(it);
+    } else if (it === split.busDriver?.item) {
+      replace.set(it, busDriverFunctions(split.busDriver, names.driver));
     }
   }
   const inc = lastInclude(idx);
@@ -162,6 +166,22 @@ ${decls.length ? `\n${decls.join('\n')}\n` : ''}${io}${handles.length ? `\n${han
 `;
 }
 
+/** What `module_pci_driver(drv);` expands to, as functions the LPC glue runs once the daemon attaches. */
+function busDriverFunctions(b: BusDriver, d: string): string {
+  return [
+    `/* ${b.macro}(${b.driver}), run once the daemon has attached. */`,
+    `static int ${d}_register_driver(void)`,
+    '{',
+    `\treturn ${b.register}(&${b.driver});`,
+    '}',
+    '',
+    `static void ${d}_unregister_driver(void)`,
+    '{',
+    `\t${b.unregister}(&${b.driver});`,
+    '}',
+  ].join('\n');
+}
+
 /** Glue appended to the file holding module_init: the LPC device, exports, locks, and the module's life cycle. */
 export function kernelGlue(split: Split, names: KernelNames): string {
   const d = names.driver;
@@ -219,9 +239,13 @@ export function kernelGlue(split: Split, names: KernelNames): string {
     L.push('');
     L.push('/* The only kernel functions the user half may run (EXEC_LPC). */');
     L.push(`static struct lpc_export ${d}_lpc_exports[] = {`);
-    for (const p of exps) {
+    for (const [f, p] of split.exports) {
+      // Under the #if its function is under: the EXEC entry exists only where the function does.
+      const conds = conditionsOf(f.idx, f.item);
+      for (const level of conds) L.push(...level);
       L.push(`\t{ .name = "${p.name}", .fn = lpc_exec_${p.name},`);
       L.push('\t  .args_max = LPC_ARGS_MAX, .result_max = LPC_ARGS_MAX },');
+      for (let i = 0; i < conds.length; i++) L.push('#endif');
     }
     for (const a of split.ioAccessors) {
       L.push(`\t{ .name = "lpc_io_${a}", .fn = lpc_exec_io_${a},`);
@@ -240,8 +264,9 @@ export function kernelGlue(split: Split, names: KernelNames): string {
     }
     L.push('};');
   }
-  const init = split.init;
-  const exit = split.exit;
+  const bus = split.busDriver ? { init: `${d}_register_driver`, exit: `${d}_unregister_driver` } : undefined;
+  const init = split.init?.fn.name ?? bus?.init;
+  const exit = split.exit?.fn.name ?? bus?.exit;
   L.push('');
   L.push('/*');
   L.push(' * Runs (from a workqueue) each time a daemon attaches.  The driver\'s own');
@@ -255,7 +280,7 @@ export function kernelGlue(split: Split, names: KernelNames): string {
   L.push(`\tWRITE_ONCE(${d}_lpc, dev);`);
   L.push(`\tif (!${d}_lpc_ready && !${d}_lpc_exiting) {`);
   if (init) {
-    L.push(`\t\tret = ${init.fn.name}();`);
+    L.push(`\t\tret = ${init}();`);
     L.push('\t\tif (ret)');
     L.push('\t\t\tpr_err("initialisation failed: %d\\n", ret);');
     L.push('\t\telse');
@@ -301,7 +326,7 @@ export function kernelGlue(split: Split, names: KernelNames): string {
   L.push(`\t${d}_lpc_exiting = true;`);
   if (exit) {
     L.push(`\tif (${d}_lpc_ready)`);
-    L.push(`\t\t${exit.fn.name}();`);
+    L.push(`\t\t${exit}();`);
   }
   L.push(`\tmutex_unlock(&${d}_lpc_lock);`);
   L.push(`\tlpc_unregister(${d}_lpc);`);

@@ -170,7 +170,8 @@ export interface ParsedType {
   array: boolean;
 }
 
-const DROP = /\b(__user|__iomem|__force|__rcu|__percpu|__kernel|__nocast|__bitwise|restrict|__restrict|volatile|register)\b/g;
+// Qualifiers and attributes that do not change what a value is on the wire.
+const DROP = /\b(__user|__iomem|__force|__rcu|__percpu|__kernel|__nocast|__bitwise|__maybe_unused|__always_unused|restrict|__restrict|volatile|register)\b/g;
 
 export function parseType(type: string): ParsedType {
   const funcPtr = type.includes('(');

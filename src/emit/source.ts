@@ -10,6 +10,7 @@ import type Parser from 'tree-sitter';
 import { InputError } from '../errors.js';
 import { sanitize, type MacroDef } from '../parse/sanitize.js';
 import { declaratorName, normalizeSpace } from '../parse/syntax.js';
+import path from 'node:path';
 import { parseC } from '../parse/c-parser.js';
 
 type SyntaxNode = Parser.SyntaxNode;
@@ -258,4 +259,46 @@ export function leadingComment(idx: SourceIndex, item: TopItem): TopItem | undef
   const prev = i > 0 ? idx.items[i - 1] : undefined;
   if (!prev || prev.kind !== 'comment') return undefined;
   return prev.endLine >= item.line - 1 ? prev : undefined;
+}
+
+/**
+ * The translation unit of each source: a .c that another source includes
+ * (uhci-hcd.c includes its bus glue and debug code) belongs to the includer's
+ * unit, where its statics are visible; every other source is its own.
+ */
+export function translationUnits(indexes: SourceIndex[]): Map<SourceIndex, SourceIndex> {
+  const byPath = new Map(indexes.map((i) => [path.resolve(i.file), i] as const));
+  const includer = new Map<SourceIndex, SourceIndex>();
+  for (const idx of indexes) {
+    for (const m of idx.text.matchAll(/^[ \t]*#[ \t]*include[ \t]*"([^"\n]+\.c)"/gm)) {
+      const inc = byPath.get(path.resolve(path.dirname(idx.file), m[1]));
+      if (inc && inc !== idx && !includer.has(inc)) includer.set(inc, idx);
+    }
+  }
+  const unit = new Map<SourceIndex, SourceIndex>();
+  for (const idx of indexes) {
+    let root = idx;
+    for (let hops = 0; includer.has(root) && hops < indexes.length; hops++) root = includer.get(root)!;
+    unit.set(idx, root);
+  }
+  return unit;
+}
+
+/**
+ * The preprocessor conditionals an item sits in, as directive lines that
+ * reproduce them elsewhere: each open level's #if/#ifdef/#ifndef and the
+ * #elif/#else lines up to the item's branch (then one #endif per level).
+ */
+export function conditionsOf(idx: SourceIndex, item: TopItem): string[][] {
+  const levels: string[][] = [];
+  for (const it of idx.items) {
+    if (it.start >= item.start) break;
+    if (it.kind !== 'directive') continue;
+    const line = idx.text.slice(it.start, it.end);
+    const kw = /^#\s*(\w+)/.exec(line)?.[1];
+    if (kw === 'if' || kw === 'ifdef' || kw === 'ifndef') levels.push([line]);
+    else if ((kw === 'elif' || kw === 'else') && levels.length > 0) levels[levels.length - 1].push(line);
+    else if (kw === 'endif') levels.pop();
+  }
+  return levels;
 }

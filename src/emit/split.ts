@@ -12,7 +12,7 @@ import type { DriverModel, FunctionDef } from '../parse/model.js';
 import { USER_APIS } from './compat.js';
 import { MMIO_ACCESSORS, planView, PORT_ACCESSORS } from './iomem.js';
 import { planProcedure, TypeWorld, type ProcPlan } from './marshal.js';
-import type { SourceIndex, TopItem } from './source.js';
+import { translationUnits, type SourceIndex, type TopItem } from './source.js';
 
 export interface FnInfo {
   fn: FunctionDef;
@@ -52,9 +52,34 @@ export interface Split {
   iomem: boolean;
   init?: FnInfo;
   exit?: FnInfo;
+  /** module_pci_driver(drv) and its kin, where the driver has no module_init of its own. */
+  busDriver?: BusDriver;
   /** What cannot cross the boundary, each with the moved functions that would have to stay in the kernel to avoid it. */
   problems: Problem[];
 }
+
+/** A module_<bus>_driver(drv) statement: the register and unregister calls it stands for. */
+export interface BusDriver {
+  item: TopItem;
+  idx: SourceIndex;
+  macro: string;
+  driver: string;
+  register: string;
+  unregister: string;
+}
+
+/** What each module_<bus>_driver() macro registers with, as include/linux defines them. */
+const BUS_DRIVERS: Record<string, [string, string]> = {
+  module_pci_driver: ['pci_register_driver', 'pci_unregister_driver'],
+  module_platform_driver: ['platform_driver_register', 'platform_driver_unregister'],
+  module_usb_driver: ['usb_register', 'usb_deregister'],
+  module_i2c_driver: ['i2c_add_driver', 'i2c_del_driver'],
+  module_spi_driver: ['spi_register_driver', 'spi_unregister_driver'],
+  module_virtio_driver: ['register_virtio_driver', 'unregister_virtio_driver'],
+  module_pcmcia_driver: ['pcmcia_register_driver', 'pcmcia_unregister_driver'],
+  module_hid_driver: ['hid_register_driver', 'hid_unregister_driver'],
+  module_serio_driver: ['serio_register_driver', 'serio_unregister_driver'],
+};
 
 export interface Problem {
   error: InputError;
@@ -100,35 +125,74 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
   // Resolve a name used in a file to the function it means: a static in that file, else a global one.
   const globalFn = new Map<string, FnInfo>();
   for (const f of fns) if (!f.fn.isStatic) globalFn.set(f.fn.name, f);
-  const fnFor = (name: string, idx: SourceIndex): FnInfo | undefined => {
-    const local = fns.find((f) => f.idx === idx && f.fn.name === name);
-    return local ?? globalFn.get(name);
+  // File-scope names are per translation unit (a .c another includes shares its includer's).
+  const unitOf = translationUnits([...new Set(fns.map((f) => f.idx))]);
+  const unit = (idx: SourceIndex): SourceIndex => unitOf.get(idx) ?? idx;
+  const localFn = new Map<SourceIndex, Map<string, FnInfo>>();
+  for (const f of fns) {
+    const u = unit(f.idx);
+    if (!localFn.has(u)) localFn.set(u, new Map());
+    const m = localFn.get(u)!;
+    if (!m.has(f.fn.name)) m.set(f.fn.name, f);
+  }
+  const fnFor = (name: string, idx: SourceIndex): FnInfo | undefined => localFn.get(unit(idx))?.get(name) ?? globalFn.get(name);
+  // Variables likewise: file-scope statics first, then globals. A name may
+  // have several definitions, alternatives under #if (8139too's use_io).
+  type Var = { item: TopItem; idx: SourceIndex };
+  const localVar = new Map<SourceIndex, Map<string, Var[]>>();
+  const globalVar = new Map<string, Var[]>();
+  const addVar = (m: Map<string, Var[]>, n: string, v: Var): void => {
+    if (m.has(n)) m.get(n)!.push(v);
+    else m.set(n, [v]);
   };
-  // Variables likewise: file-scope statics first, then globals.
-  const allVars: { item: TopItem; idx: SourceIndex }[] = [];
-  for (const idx of new Set(fns.map((f) => f.idx))) for (const it of idx.items) if (it.kind === 'variable') allVars.push({ item: it, idx });
-  const varFor = (name: string, idx: SourceIndex): { item: TopItem; idx: SourceIndex } | undefined =>
-    allVars.find((v) => v.idx === idx && v.item.names.includes(name)) ?? allVars.find((v) => !v.item.isStatic && v.item.names.includes(name));
+  for (const idx of new Set(fns.map((f) => f.idx))) {
+    const u = unit(idx);
+    if (!localVar.has(u)) localVar.set(u, new Map());
+    const m = localVar.get(u)!;
+    for (const item of idx.items) {
+      if (item.kind !== 'variable') continue;
+      for (const n of item.names) {
+        addVar(m, n, { item, idx });
+        if (!item.isStatic) addVar(globalVar, n, { item, idx });
+      }
+    }
+  }
+  const varsFor = (name: string, idx: SourceIndex): Var[] => localVar.get(unit(idx))?.get(name) ?? globalVar.get(name) ?? [];
+  const varFor = (name: string, idx: SourceIndex): Var | undefined => varsFor(name, idx)[0];
 
   // The user side: moved functions and everything they mention.
   const userFns = fns.filter((f) => f.side === 'user');
   const exportsSet = new Set<FnInfo>();
   const userVars = new Set<TopItem>();
   const userVarIdx = new Map<TopItem, SourceIndex>();
-  const work: { refs: Set<string>; idx: SourceIndex }[] = userFns.map((f) => ({ refs: f.item.refs, idx: f.idx }));
-  while (work.length > 0) {
-    const { refs, idx } = work.pop()!;
-    for (const r of refs) {
-      const f = fnFor(r, idx);
-      if (f) {
-        if (f.side === 'kernel') exportsSet.add(f);
-        continue;
-      }
-      const v = varFor(r, idx);
-      if (v && !userVars.has(v.item)) {
-        userVars.add(v.item);
-        userVarIdx.set(v.item, v.idx);
-        work.push({ refs: v.item.refs, idx: v.idx });
+  // Which moved functions reach each export and each variable, directly or through the data they use (an ops table).
+  const reachedBy = new Map<FnInfo | TopItem, Set<FnInfo>>();
+  const reach = (k: FnInfo | TopItem, u: FnInfo): void => {
+    if (!reachedBy.has(k)) reachedBy.set(k, new Set());
+    reachedBy.get(k)!.add(u);
+  };
+  for (const u of userFns) {
+    const seenVars = new Set<TopItem>();
+    const work: { refs: Set<string>; idx: SourceIndex }[] = [{ refs: u.item.refs, idx: u.idx }];
+    while (work.length > 0) {
+      const { refs, idx } = work.pop()!;
+      for (const r of refs) {
+        const f = fnFor(r, idx);
+        if (f) {
+          if (f.side === 'kernel') {
+            exportsSet.add(f);
+            reach(f, u);
+          }
+          continue;
+        }
+        const v = varFor(r, idx);
+        if (v && !seenVars.has(v.item)) {
+          seenVars.add(v.item);
+          reach(v.item, u);
+          userVars.add(v.item);
+          userVarIdx.set(v.item, v.idx);
+          work.push({ refs: v.item.refs, idx: v.idx });
+        }
       }
     }
   }
@@ -188,8 +252,9 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
         if (f.side === 'user') procSet.add(f);
         continue;
       }
-      const v = varFor(r, idx);
-      if (v && !kernelVars.has(v.item)) {
+      // Every alternative: the kernel half keeps the source's #if around them.
+      for (const v of varsFor(r, idx)) {
+        if (kernelVars.has(v.item)) continue;
         kernelVars.add(v.item);
         kwork.push({ refs: v.item.refs, idx: v.idx });
       }
@@ -227,7 +292,7 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
   };
   for (const f of [...procSet].sort((a, b) => a.fn.id.localeCompare(b.fn.id))) attempt(f, [f], procedures);
   for (const f of [...exportsSet].sort((a, b) => a.fn.id.localeCompare(b.fn.id))) {
-    attempt(f, userFns.filter((u) => [...u.item.refs].some((r) => fnFor(r, u.idx) === f)), exportsMap);
+    attempt(f, [...(reachedBy.get(f) ?? [])], exportsMap);
   }
   const handleTags = new Set<string>();
   for (const p of [...procedures.values(), ...exportsMap.values()]) for (const q of p.params) if (q.handleTag) handleTags.add(q.handleTag);
@@ -242,8 +307,8 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
     const m = /^(.*?)((?: \*)*)((?:\[[^\]]*\])*)$/.exec(item.varType ?? '')!;
     const dims = [...m[3].matchAll(/\[([^\]]*)\]/g)].map((x) => x[1]);
     const l = world.layout(m[1], m[2].length / 2, dims);
-    const users = userFns.filter((f) => f.item.refs.has(name)).map((f) => f.fn.name);
-    const blame = userFns.filter((f) => f.item.refs.has(name));
+    const blame = [...(reachedBy.get(item) ?? [])];
+    const users = blame.map((f) => f.fn.name);
     if (!l.plain || l.size === 0) {
       problems.push({
         error: new InputError(
@@ -290,6 +355,23 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
     const e = model.entryPoints.find((x) => x.kind === kind);
     return e ? byId.get(e.function) : undefined;
   };
+  // The module's life cycle runs from the LPC glue, so a registration macro becomes two functions.
+  let busDriver: BusDriver | undefined;
+  if (!entry('module_init')) {
+    for (const idx of allIdx) {
+      for (const item of idx.items) {
+        if (item.kind !== 'statement') continue;
+        const m = /^\s*(module_\w*driver)\s*\(\s*(\w+)\s*\)\s*;?\s*$/.exec(idx.text.slice(item.start, item.end));
+        if (!m) continue;
+        const calls = BUS_DRIVERS[m[1]];
+        if (!calls) {
+          problems.push({ error: new InputError(`emit does not know what ${m[1]}() registers; write the module's init and exit functions (module_init/module_exit) instead`, idx.file, item.line), blame: [] });
+          continue;
+        }
+        busDriver = { item, idx, macro: m[1], driver: m[2], register: calls[0], unregister: calls[1] };
+      }
+    }
+  }
   const iomem = [...procedures.values()].some((p) => p.params.some((q) => q.viewFields?.some((v) => v.kind === 'iomem')));
   return {
     fns,
@@ -305,6 +387,7 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
     iomem: iomem || io.size > 0,
     init: entry('module_init'),
     exit: entry('module_exit'),
+    busDriver,
     problems,
   };
 }
