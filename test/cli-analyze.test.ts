@@ -64,6 +64,39 @@ describe('split-driver analyze', () => {
     expect(edge('drv_reg', 'drv_mask')).toBe(true);
   });
 
+  it('with --for-emit, writes a plan emit follows: what cannot cross stays in the kernel, with the reason', () => {
+    const inputs = [path.join(sample, 'sampledrv.c'), path.join(sample, 'callgrind.out')];
+    const plain = path.join(tmp, 'plain.json');
+    const forEmit = path.join(tmp, 'for-emit.json');
+    expect(runCli(['analyze', ...inputs, '--plan', plain]).status).toBe(0);
+    const a = runCli(['analyze', ...inputs, '--for-emit', '--plan', forEmit, '--json']);
+    expect(a.status).toBe(0);
+    // The graph's plan moves a command handler whose driver struct cannot cross; emit refuses that plan and says what to do.
+    const refused = runCli(['emit', inputs[0], '--plan', plain, '--out', path.join(tmp, 'emit-plain')]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/^split-driver: error: .*sampledrv\.c:\d+: sample_\w+ cannot cross the kernel\/user boundary: .*`analyze --for-emit --plan /m);
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+    const plan = JSON.parse(fs.readFileSync(forEmit, 'utf8'));
+    const kept = plan.functions.filter((f: any) => f.reasons.some((r: any) => r.kind === 'cannot-cross'));
+    expect(kept.length).toBeGreaterThan(0);
+    for (const f of kept) {
+      expect(f.side).toBe('kernel');
+      const r = f.reasons.find((x: any) => x.kind === 'cannot-cross');
+      expect(r.file).toBe(path.join(sample, 'sampledrv.c'));
+      expect(r.line).toBeGreaterThan(0);
+      expect(r.why.length).toBeGreaterThan(10);
+    }
+    // Moved by the graph's plan, kept by the emit-ready one.
+    const plainPlan = JSON.parse(fs.readFileSync(plain, 'utf8'));
+    for (const f of kept) expect(plainPlan.functions.find((g: any) => g.id === f.id).side).toBe('user');
+    const e = runCli(['emit', inputs[0], '--plan', forEmit, '--out', path.join(tmp, 'emit-ready')]);
+    expect(e.stderr).not.toMatch(/error/);
+    expect(e.status).toBe(0);
+    const procs = JSON.parse(fs.readFileSync(path.join(tmp, 'emit-ready/udaemon/manifest.json'), 'utf8')).procedures.map((p: any) => p.name);
+    const moved = plan.functions.filter((f: any) => f.side === 'user').map((f: any) => f.name);
+    for (const p of procs) expect(moved).toContain(p);
+  });
+
   it('recognises a profile by its content, whatever its name', () => {
     const renamed = path.join(tmp, 'profile.c');
     fs.copyFileSync(path.join(sample, 'callgrind.out'), renamed);

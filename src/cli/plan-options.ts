@@ -1,7 +1,8 @@
 /** The options that decide a split, shared by analyze, check and emit. */
 import fs from 'node:fs';
 import type { Argv } from 'yargs';
-import { InputError } from '../errors.js';
+import { indexAll, planForEmit } from '../emit/index.js';
+import { InputError, type WarningSink } from '../errors.js';
 import type { Analysis } from '../input/load.js';
 import { applyOverrides, loadConfig, splitNames } from '../partition/config.js';
 import { overrideSides, readPlan } from '../partition/plan-io.js';
@@ -17,6 +18,7 @@ export interface PlanArgs {
   hotShare?: number;
   closure?: string;
   event?: string;
+  forEmit?: boolean;
 }
 
 export function withPlanOptions<T>(y: Argv<T>): Argv<T & PlanArgs> {
@@ -28,11 +30,15 @@ export function withPlanOptions<T>(y: Argv<T>): Argv<T & PlanArgs> {
     .option('hot-calls', { type: 'number', describe: 'a function called at least this often in the profile is hot' })
     .option('hot-share', { type: 'number', describe: 'a function with at least this share (0..1] of the inclusive cost is hot' })
     .option('closure', { type: 'string', choices: ['all', 'atomic'], describe: 'what a critical root pins: everything it reaches (all) or only its atomic closure' })
-    .option('event', { type: 'string', describe: 'profile event for costs (default: the first)' }) as unknown as Argv<T & PlanArgs>;
+    .option('event', { type: 'string', describe: 'profile event for costs (default: the first)' })
+    .option('for-emit', {
+      type: 'boolean',
+      describe: 'plan as emit does: a function whose arguments or data cannot cross the boundary stays in the kernel (reason cannot-cross); slower on large trees',
+    }) as unknown as Argv<T & PlanArgs>;
 }
 
 /** The plan computed from the sources, with the config file and the command line applied. */
-export function computePlan(analysis: Analysis, args: PlanArgs): Plan {
+export function computePlan(analysis: Analysis, args: PlanArgs, warn?: WarningSink): Plan {
   const base = loadConfig({ inputs: args.inputs, configPath: args.config });
   const config = applyOverrides(base, {
     kernel: args.kernel,
@@ -43,6 +49,7 @@ export function computePlan(analysis: Analysis, args: PlanArgs): Plan {
     closure: args.closure,
     event: args.event,
   });
+  if (args.forEmit) return planForEmit(analysis.model, analysis.graph, config, indexAll(analysis.model), warn);
   return partition(analysis.graph, config);
 }
 

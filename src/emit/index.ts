@@ -80,7 +80,7 @@ export function analyseSplit(model: DriverModel, plan: Plan, indexes: Map<string
  */
 export function planForEmit(model: DriverModel, graph: CallGraph, config: Config, indexes: Map<string, SourceIndex>, warn?: WarningSink): Plan {
   const world = new TypeWorld([...indexes.values()]);
-  let cfg: Config = { ...config, kernel: [...config.kernel], origins: { ...config.origins } };
+  const cfg: Config = { ...config, kernel: [...config.kernel], origins: { ...config.origins } };
   const initIds = model.entryPoints.filter((e) => e.kind === 'module_init' || e.kind === 'module_exit').map((e) => e.function);
   for (const id of initIds) {
     if (!cfg.user.includes(id) && !cfg.kernel.includes(id)) {
@@ -88,8 +88,10 @@ export function planForEmit(model: DriverModel, graph: CallGraph, config: Config
       cfg.origins[`kernel:${id}`] = { file: 'split-driver emit (module init and exit run in the kernel half)' };
     }
   }
+  // Each function that cannot cross, with the first reason found (file:line and the fix).
+  const uncrossable = new Map<string, { why: string; file: string; line: number }>();
   for (let round = 0; round < 1000; round++) {
-    const plan = partition(graph, cfg);
+    const plan = partition(graph, cfg, { uncrossable });
     const fns = locateFunctions(model, plan, indexes);
     const split = computeSplit(model, fns, world, { annotations: cfg.annotations, configName: cfg.file ?? 'split-driver.json' });
     if (split.problems.length === 0) return plan;
@@ -99,8 +101,8 @@ export function planForEmit(model: DriverModel, graph: CallGraph, config: Config
       const free = p.blame.filter((f) => !forcedUser.has(f.fn.id) && !forcedUser.has(f.fn.name));
       if (free.length < p.blame.length || p.blame.length === 0) throw p.error;
       for (const f of free) {
-        if (cfg.kernel.includes(f.fn.id)) continue;
-        cfg = { ...cfg, kernel: [...cfg.kernel, f.fn.id], origins: { ...cfg.origins, [`kernel:${f.fn.id}`]: { file: `split-driver emit (${p.error.location})` } } };
+        if (cfg.kernel.includes(f.fn.id) || uncrossable.has(f.fn.id)) continue;
+        uncrossable.set(f.fn.id, { why: p.error.message.replace(/^\w+ cannot cross the kernel\/user boundary: /, ''), file: p.error.file ?? f.fn.file, line: p.error.line ?? f.fn.startLine });
         warn?.({ file: f.fn.file, line: f.fn.startLine, message: `${f.fn.name} stays in the kernel: ${p.error.message}` });
         pinned++;
       }

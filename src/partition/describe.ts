@@ -23,6 +23,8 @@ export function describeReason(r: Reason): string {
       return `reachable from ${r.root} via ${r.via}`;
     case 'min-cut':
       return `placed by the minimum cut (kernel ${r.kernelCost}, user ${r.userCost})`;
+    case 'cannot-cross':
+      return `cannot cross the kernel/user boundary: ${r.why} (${r.file}:${r.line})`;
     case 'lock-group':
       return `shares lock ${r.lock} with ${r.with}${r.fixedBy === undefined ? '' : `; the group includes ${r.fixedBy}, whose side is fixed`}`;
   }

@@ -79,10 +79,15 @@ export function computePlanHash(functions: { id: string; side: Side }[]): string
   return createHash('sha256').update(lines.join('')).digest('hex');
 }
 
-export function partition(graph: CallGraph, config: Config): Plan {
+/** Constraints found outside the graph: functions emit cannot carry across the boundary, by id. */
+export interface PartitionOptions {
+  uncrossable?: ReadonlyMap<string, { why: string; file: string; line: number }>;
+}
+
+export function partition(graph: CallGraph, config: Config, opts: PartitionOptions = {}): Plan {
   const g = indexGraph(graph, config.staticCallEstimate);
   const attrs = g.nodeAttrs;
-  const roots = computeRoots(graph, g, config);
+  const roots = computeRoots(graph, g, config, opts.uncrossable);
   const { reasons, pinned, forcedUser } = roots;
   const addReason = (i: number, r: Reason): void => {
     const l = reasons.get(i);

@@ -31,10 +31,12 @@ export type Reason =
   /** Placed by the minimum cut: what this function would cost on each side, the others staying put. */
   | { kind: 'min-cut'; kernelCost: number; userCost: number }
   /** Held on one side with others because of a lock (called under it, or taken and released in different functions). */
-  | { kind: 'lock-group'; lock: string; with: string; fixedBy?: string };
+  | { kind: 'lock-group'; lock: string; with: string; fixedBy?: string }
+  /** Its arguments or the data it uses cannot be marshalled across the boundary (planning for emit). */
+  | { kind: 'cannot-cross'; why: string; file: string; line: number };
 
 /** Reasons that pin a function to the kernel on their own (not the placement notes). */
-export const ROOT_KINDS: ReadonlySet<Reason['kind']> = new Set(['forced', 'irq-context', 'atomic', 'user-memory', 'dma', 'hardware-hot', 'hot', 'data-path']);
+export const ROOT_KINDS: ReadonlySet<Reason['kind']> = new Set(['forced', 'irq-context', 'atomic', 'user-memory', 'dma', 'hardware-hot', 'hot', 'data-path', 'cannot-cross']);
 
 export interface RootAnalysis {
   /** Reasons per function index (only functions that have some). */
@@ -77,7 +79,7 @@ export function originText(config: Config, side: 'kernel' | 'user', name: string
   return o.line === undefined ? o.file : `${o.file}:${o.line}`;
 }
 
-export function computeRoots(graph: CallGraph, g: IndexedGraph, config: Config): RootAnalysis {
+export function computeRoots(graph: CallGraph, g: IndexedGraph, config: Config, uncrossable?: ReadonlyMap<string, { why: string; file: string; line: number }>): RootAnalysis {
   const reasons = new Map<number, Reason[]>();
   const add = (i: number, r: Reason): void => {
     const list = reasons.get(i);
@@ -93,6 +95,11 @@ export function computeRoots(graph: CallGraph, g: IndexedGraph, config: Config):
       forcedUser.add(i);
       add(i, { kind: 'forced', side: 'user', origin: originText(config, 'user', name) });
     }
+  }
+
+  for (const [id, u] of uncrossable ?? []) {
+    const i = g.index.get(id);
+    if (i !== undefined) add(i, { kind: 'cannot-cross', why: u.why, file: u.file, line: u.line });
   }
 
   const events = graph.getAttribute('events') ?? [];

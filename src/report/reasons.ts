@@ -22,6 +22,7 @@ const TAGS: Record<Reason['kind'], string> = {
   'reachable-from': 'reached',
   'min-cut': 'min-cut',
   'lock-group': 'lock',
+  'cannot-cross': 'cannot cross',
 };
 
 /** Short, distinct tags of the root reasons, for a node label. */
@@ -60,6 +61,8 @@ export function explainReason(r: Reason, name: (id: string) => string = (id) => 
       const cheaper = r.userCost < r.kernelCost ? 'user space' : r.kernelCost < r.userCost ? 'the kernel' : 'neither side';
       return `placed by the minimum cut: in the kernel it would cost ${fmt(r.kernelCost)}, in user space ${fmt(r.userCost)} (lines kept in the kernel plus crossings times the LPC cost); on its own ${cheaper} is cheaper`;
     }
+    case 'cannot-cross':
+      return `cannot cross the kernel/user boundary, so emit keeps it in the kernel: ${r.why} (${r.file}:${r.line})`;
     case 'lock-group':
       return `kept on one side with ${name(r.with)}: both take part in lock ${r.lock}`;
   }

@@ -46,7 +46,7 @@ export const analyzeCommand: CommandModule<object, Args> = {
     if (args.event !== undefined && !events.includes(args.event)) {
       throw new InputError(`--event ${args.event}: the profile has ${events.length ? events.join(', ') : 'no events (no profile given)'}`);
     }
-    const plan = computePlan(analysis, args);
+    const plan = computePlan(analysis, args, warn);
     if (args.plan) await writeOutput(args.plan, stringifyExact(plan) + '\n');
     if (args.svg) await writeOutput(args.svg, await renderSvg(graph, plan));
     if (args.html) await writeOutput(args.html, await renderHtml(graph, plan));

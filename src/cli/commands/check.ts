@@ -22,7 +22,7 @@ export const checkCommand: CommandModule<object, Args> = {
     ) as never,
   handler: async (args) => {
     const analysis = await loadAnalysis(args.inputs, { onWarning: warn, onProgress: progress('parsing') });
-    const plan = args.plan ? loadPlan(args.plan, args) : computePlan(analysis, args);
+    const plan = args.plan ? loadPlan(args.plan, args) : computePlan(analysis, args, warn);
     const breaches = checkPlan(analysis.graph, plan, { planFile: args.plan });
     const text = formatBreaches(args.format, breaches, { color: process.stdout.isTTY === true });
     if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');

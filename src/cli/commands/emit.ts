@@ -52,7 +52,14 @@ export const emitCommand: CommandModule<object, Args> = {
     } else {
       plan = planForEmit(model, graph, config, indexAll(model), warn);
     }
-    const r = emitDriver({ model, plan, annotations: config.annotations, configName: config.file ?? 'split-driver.json', out: args.out, name: args.name, onWarning: warn });
+    let r: ReturnType<typeof emitDriver>;
+    try {
+      r = emitDriver({ model, plan, annotations: config.annotations, configName: config.file ?? 'split-driver.json', out: args.out, name: args.name, onWarning: warn });
+    } catch (e) {
+      // A given plan is followed as it is; say how to get one that emit can follow.
+      if (!(e instanceof InputError) || args.plan === undefined || !/cannot cross|moves to user space/.test(e.message)) throw e;
+      throw new InputError(`${e.message}; \`analyze --for-emit --plan ${args.plan}\` writes a plan that keeps such functions in the kernel`, e.file, e.line);
+    }
     process.stderr.write(
       `split-driver: wrote ${args.out}/kmod (${r.module}.ko: ${r.split.procedures.size} procedures in user space, ${r.split.exports.size} kernel exports) and ${args.out}/udaemon\n`,
     );
