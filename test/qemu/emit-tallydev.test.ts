@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, repoRoot } from '../support/cli.js';
 import { buildKmod, buildUdaemon, diagnostics } from '../emit/support.js';
 import { runInGuest, type GuestResult } from './harness.js';
-import { cc, progs, stepLines } from './support.js';
+import { cc, emittedFiles, progs, stepLines } from './support.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'split-driver-emit-tallydev-'));
 const THREADS = 4;
@@ -90,12 +90,7 @@ describe('emitted tallydev: a global shared by a kernel path and a moved one, in
     const prog = cc(path.join(work, 'tally_race'), path.join(progs, 'tally_race.c'), '-I', path.join(repoRoot, 'fixtures/tallydev'), '-pthread');
     guest = await runInGuest({
       script: SCRIPT(path.join(repoRoot, 'dist/src/cli/main.js'), manifest.planHash),
-      files: {
-        'tallydev.ko': path.join(out, 'kmod/tallydev.ko'),
-        'manifest.json': path.join(out, 'udaemon/manifest.json'),
-        'libtallydev_user.so': path.join(out, 'udaemon/libtallydev_user.so'),
-        tally_race: prog,
-      },
+      files: { ...emittedFiles(out, 'tallydev'), tally_race: prog },
       timeoutMs: 900_000,
     });
     steps = stepLines(guest.output);

@@ -29,7 +29,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "lpc_abi.h"
+#include "lpc_call.h"
 #include "tallydev.h"
 
 #define ADJUST_BY	3
@@ -123,19 +123,13 @@ static int race(const char *label, int threads)
 
 static int attach(const char *lpc, const char *hex)
 {
-	struct lpc_attach at;
-	unsigned int i, b;
 	int fd = open(lpc, O_RDWR);
 
 	if (fd < 0) {
 		perror(lpc);
 		exit(1);
 	}
-	memset(&at, 0, sizeof(at));
-	at.abi_version = LPC_ABI_VERSION;
-	for (i = 0; i < LPC_PLAN_HASH_LEN && sscanf(hex + 2 * i, "%2x", &b) == 1; i++)
-		at.plan_hash[i] = b;
-	if (ioctl(fd, LPC_IOC_ATTACH, &at) < 0) {
+	if (attach_hex(fd, hex) < 0) {
 		perror("ATTACH");
 		exit(1);
 	}
