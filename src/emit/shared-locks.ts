@@ -50,9 +50,12 @@ export function atomicIds(plan: Plan): Set<string> {
 
 const SIGNED_RETURN = /^(?:signed\s+)?(?:int|long|long\s+int|long\s+long|short|ssize_t|loff_t|s8|s16|s32|s64|__s32|__s64)$/;
 
+/** A return type without storage class and section annotations. */
+const bareType = (t: string): string => t.replace(/\b(static|inline|__always_inline|extern|__init|__exit|__maybe_unused|noinline)\b/g, '').replace(/\s+/g, ' ').trim();
+
 /** What a wrapper returns when its task was killed while it waited: a statement, or undefined when it has none. */
 export function killedReturn(returnType: string): string | undefined {
-  const t = returnType.replace(/\b(static|inline|__always_inline|extern|__init|__exit|__maybe_unused|noinline)\b/g, '').replace(/\s+/g, ' ').trim();
+  const t = bareType(returnType);
   if (t === 'void') return 'return;';
   return SIGNED_RETURN.test(t) ? 'return -EINTR;' : undefined;
 }
@@ -212,7 +215,8 @@ export function wrappedFunction(info: FnInfo, signature: string, gs: SharedGloba
   const fail = killedReturn(info.fn.returnType)!;
   const retVoid = fail === 'return;';
   const L: string[] = [];
-  if (!retVoid) L.push(`\t${info.fn.returnType.replace(/\b(static|inline|__init|__exit)\b/g, '').replace(/\s+/g, ' ').trim().replace(/ \*$/, ' *')}${/\*$/.test(info.fn.returnType) ? '' : ' '}lpc_ret;`, '');
+  // Only void and signed integers are wrapped (planKernelLocks refuses the rest).
+  if (!retVoid) L.push(`\t${bareType(info.fn.returnType)} lpc_ret;`, '');
   gs.forEach((g, i) => {
     const undo = gs.slice(0, i).reverse().map((x) => `\t\tlpc_guard_give(&${guardOf(x)});`);
     L.push(`\tif (lpc_guard_take(&${guardOf(g)}))${undo.length ? ' {' : ''}`);
