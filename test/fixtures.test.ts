@@ -21,6 +21,7 @@ const fixtures = path.join(repo, 'fixtures');
 const SAMPLES = [
   { dir: 'chardev', module: 'sampledrv', sources: ['sampledrv.c', 'sampledrv.h'] },
   { dir: 'irqdev', module: 'irqdev', sources: ['irqdev.c', 'irqdev.h'] },
+  { dir: 'tallydev', module: 'tallydev', sources: ['tallydev.c', 'tallydev.h'] },
 ];
 
 
@@ -110,7 +111,22 @@ const IRQDEV: [string, string, number][] = [
   ['platform_unbind', 'irqdev_remove', 1],
 ];
 
-const EXPECTED: Record<string, [string, string, number][]> = { chardev: CHARDEV, irqdev: IRQDEV };
+/*
+ * What workload-tallydev.c does: 3000 writes; 32 corrections (30 applied,
+ * one refused as out of range before any, one too large), 2 reads of the
+ * tally, one unknown ioctl.
+ */
+const TALLYDEV: [string, string, number][] = [
+  ['harness_workload', 'tally_write', 3000],
+  ['tally_write', 'tally_account', 3000],
+  ['dev_ioctl', 'tally_ioctl', 32 + 2 + 1],
+  ['tally_ioctl', 'tally_adjust', 32],
+  ['tally_ioctl', 'tally_get', 2],
+  ['main', 'tally_init', 1],
+  ['main', 'tally_exit', 1],
+];
+
+const EXPECTED: Record<string, [string, string, number][]> = { chardev: CHARDEV, irqdev: IRQDEV, tallydev: TALLYDEV };
 
 function assertCounts(profile: Profile, expected: [string, string, number][]): void {
   const edge = edges(profile);
@@ -181,7 +197,7 @@ describe('fixtures/ in user space over the shim', () => {
     expect(r.code).toBe(0);
   });
 
-  it.each(SAMPLES)('Callgrind sees the $dir workload call for call', async ({ dir }) => {
+  it.each(SAMPLES)('Callgrind sees the $dir workload call for call', async ({ dir, sources }) => {
     const out = path.join(bin, `${dir}.callgrind`);
     const r = await sh('valgrind', [...CALLGRIND_OPTIONS, `--callgrind-out-file=${out}`, `./${dir}`], bin);
     expect(r.code).toBe(0);
@@ -189,7 +205,7 @@ describe('fixtures/ in user space over the shim', () => {
     assertCounts(profile, EXPECTED[dir]);
     // Source files are named relative to the repository, as in the committed profile.
     const driverFile = profile.functions.find((f) => f.name === EXPECTED[dir][1][1])?.file;
-    expect(driverFile).toBe(`fixtures/${dir}/${dir === 'chardev' ? 'sampledrv' : 'irqdev'}.c`);
+    expect(driverFile).toBe(`fixtures/${dir}/${sources[0]}`);
   }, 120_000);
 
   it.each(SAMPLES)('the committed $dir profile is current and names no local path', async ({ dir }) => {
@@ -239,7 +255,7 @@ describe('the harness refuses a driver that breaks the kernel rules', () => {
 });
 
 describe('fixtures/ in a real kernel (QEMU)', () => {
-  it('both modules load, serve their devices and unload without a kernel fault', async () => {
+  it('every module loads, serves its device and unloads without a kernel fault', async () => {
     const kdir = process.env.KDIR ?? guestKernel().build;
     const files: Record<string, string> = {};
     for (const s of SAMPLES) {
@@ -263,7 +279,10 @@ sleep 1
 echo "words: $(dd if=/dev/irqdev bs=64 count=1 2>/dev/null | od -An -tu4 | wc -w)"
 echo "irqs: $(awk '/irqdev/ { n = 0; for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) n += $i; print n }' /proc/interrupts)"
 rmmod irqdev
-test ! -e /dev/irqdev && echo unloaded
+insmod tallydev.ko
+printf '0123456789' > /dev/tally && echo "tally: wrote"
+rmmod tallydev
+test ! -e /dev/irqdev && test ! -e /dev/tally && echo unloaded
 `;
     const g = await runInGuest({ script, files, timeoutMs: 240_000 });
     expect(g.kernelFaults).toEqual([]);
@@ -275,6 +294,7 @@ test ! -e /dev/irqdev && echo unloaded
     expect(g.output).toMatch(/words: 16\n/);
     const irqs = Number(/irqs: (\d+)/.exec(g.output)?.[1] ?? 0);
     expect(irqs).toBeGreaterThan(20);
+    expect(g.output).toContain('tally: wrote');
     // set -e: every insmod and rmmod succeeded.
     expect(g.output).toContain('unloaded');
     expect(g.exitCode).toBe(0);

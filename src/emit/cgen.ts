@@ -16,6 +16,8 @@ export interface CallerSide {
   /** The function returning result bytes or -errno, and its arguments. */
   call: (proc: string, args: string, len: string, res: string, rlen: string) => { fn: string; args: string[] };
   failed: (proc: string, err: string) => string;
+  /** Around the call: a declaration and the statements before and after it (the kernel's shared-data guards). */
+  around?: { decl: string; before: string; after: string };
 }
 
 export const KERNEL_CALLER: CallerSide = {
@@ -106,6 +108,7 @@ export function callerStub(plan: ProcPlan, signature: string, argsTag: string, r
   if (hasVar) L.push(`${TAB}size_t lpc_off;`);
   const regions = plan.params.flatMap((p) => (p.marshal === 'view' ? (p.viewFields ?? []).filter((v) => v.kind === 'iomem').map((v) => ({ p, v, r: `lpc_io_${p.name}_${v.field}` })) : []));
   for (const x of regions) L.push(`${TAB}struct lpc_iomem ${x.r};`);
+  if (side.around) L.push(`${TAB}${side.around.decl}`);
   L.push(`${TAB}u8 *lpc_buf;`);
   L.push(`${TAB}int lpc_ret;`);
   L.push('');
@@ -166,7 +169,9 @@ export function callerStub(plan: ProcPlan, signature: string, argsTag: string, r
   }
   L.push('');
   const c = side.call(plan.name, 'lpc_a', 'lpc_len', 'lpc_r', 'lpc_rlen');
+  if (side.around) L.push(`${TAB}${side.around.before}`);
   L.push(wrapCall(1, `lpc_ret = ${c.fn}`, c.args, ';'));
+  if (side.around) L.push(`${TAB}${side.around.after}`);
   for (const p of plan.params) if (p.marshal === 'handle') L.push(`${TAB}lpc_handle_put_${p.handleTag}(lpc_a->${p.name});`);
   for (const x of regions) L.push(`${TAB}lpc_iomem_put(&${x.r});`);
   // The answer must hold the fixed part, and each returned buffer where it was asked for.

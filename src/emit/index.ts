@@ -15,6 +15,7 @@ import { kernelFile, kernelGlue, kernelHeader, WIRE_HEADER } from './kernel-half
 import { buildManifest } from './manifest.js';
 import { TypeWorld } from './marshal.js';
 import { indexSource, translationUnits, type SourceIndex } from './source.js';
+import { atomicIds } from './shared-locks.js';
 import { computeSplit, locateFunctions, type Split } from './split.js';
 import { dkmsConf, kbuild, kmodMakefile, readme, shimHeader, udaemonMakefile } from './templates.js';
 import { hasUserPart, userFile, userHeader, userRuntime } from './user-half.js';
@@ -68,7 +69,7 @@ export function moduleName(model: DriverModel, name?: string): string {
 export function analyseSplit(model: DriverModel, plan: Plan, indexes: Map<string, SourceIndex>, annotations: Config['annotations'], configName: string, warn?: WarningSink): Split {
   const world = new TypeWorld([...indexes.values()]);
   const fns = locateFunctions(model, plan, indexes, warn);
-  const split = computeSplit(model, fns, world, { annotations, configName });
+  const split = computeSplit(model, fns, world, { annotations, configName, atomic: atomicIds(plan) });
   if (split.problems.length > 0) throw split.problems[0].error;
   return split;
 }
@@ -93,7 +94,7 @@ export function planForEmit(model: DriverModel, graph: CallGraph, config: Config
   for (let round = 0; round < 1000; round++) {
     const plan = partition(graph, cfg, { uncrossable });
     const fns = locateFunctions(model, plan, indexes);
-    const split = computeSplit(model, fns, world, { annotations: cfg.annotations, configName: cfg.file ?? 'split-driver.json' });
+    const split = computeSplit(model, fns, world, { annotations: cfg.annotations, configName: cfg.file ?? 'split-driver.json', atomic: atomicIds(plan) });
     if (split.problems.length === 0) return plan;
     const forcedUser = new Set(cfg.user);
     let pinned = 0;

@@ -5,9 +5,10 @@
  * calls, and the glue that registers the LPC device, shares data under LPC
  * locks and runs the driver's initialisation once the daemon attaches.
  */
-import { calleeWrapper, callerStub, KERNEL_CALLER, wrapCall } from './cgen.js';
+import { calleeWrapper, callerStub, KERNEL_CALLER, wrapCall, type CallerSide } from './cgen.js';
 import { kernelIoGlue } from './iomem.js';
 import type { ProcPlan } from './marshal.js';
+import { guardDecls, guardGlue, wrappedFunction } from './shared-locks.js';
 import { conditionsOf, leadingComment, type SourceIndex, type TopItem } from './source.js';
 import type { BusDriver, FnInfo, Split } from './split.js';
 
@@ -44,12 +45,19 @@ function dropInitSections(s: string): string {
 
 const lastInclude = (idx: SourceIndex): TopItem | undefined => [...idx.items].reverse().find((it) => it.kind === 'directive' && /^#\s*include\b/.test(idx.text.slice(it.start, it.end)));
 
+/** How the kernel half calls the user half: giving back the shared-data locks the task holds for the call. */
+function kernelCaller(split: Split): CallerSide {
+  if (split.kernelLocks.guarded.length === 0) return KERNEL_CALLER;
+  return { ...KERNEL_CALLER, around: { decl: 'struct lpc_guards_held lpc_held;', before: 'lpc_guards_drop(&lpc_held);', after: 'lpc_guards_retake(&lpc_held);' } };
+}
+
 /** Rewrites one .c file for the kernel half. `glue` is appended (the file with module_init). */
 export function kernelFile(idx: SourceIndex, split: Split, names: KernelNames, glue: string | undefined): string {
   const text = idx.text;
   const drop = new Set<TopItem>();
   const replace = new Map<TopItem, string>();
   const after = new Map<TopItem, string>();
+  const caller = kernelCaller(split);
   for (const it of idx.items) {
     const info = split.byItem.get(it);
     if (it.kind === 'function' && info) {
@@ -57,13 +65,15 @@ export function kernelFile(idx: SourceIndex, split: Split, names: KernelNames, g
         const plan = split.procedures.get(info);
         if (plan) {
           const t = wireTags(plan, 'call');
-          replace.set(it, `${wireStructs(plan, 'call')}\n/* Runs in the user half: marshals the call to the daemon. */\n${callerStub(plan, signatureOf(info), t.args, t.res, KERNEL_CALLER).trimEnd()}`);
+          replace.set(it, `${wireStructs(plan, 'call')}\n/* Runs in the user half: marshals the call to the daemon. */\n${callerStub(plan, signatureOf(info), t.args, t.res, caller).trimEnd()}`);
         } else {
           drop.add(it);
           const c = leadingComment(idx, it);
           if (c) drop.add(c);
         }
       } else {
+        const gs = split.kernelLocks.takes.get(info);
+        if (gs) replace.set(it, wrappedFunction(info, signatureOf(info), gs));
         const plan = split.exports.get(info);
         if (plan) {
           const t = wireTags(plan, 'exec');
@@ -161,7 +171,7 @@ ${split.iomem ? '#include <linux/xarray.h>\n' : ''}
 
 struct lpc_dev *lpc_dev_get(void);
 void lpc_call_failed(const char *proc, int err);
-${decls.length ? `\n${decls.join('\n')}\n` : ''}${io}${handles.length ? `\n${handles.join('\n')}\n` : ''}
+${decls.length ? `\n${decls.join('\n')}\n` : ''}${guardDecls(split.kernelLocks)}${io}${handles.length ? `\n${handles.join('\n')}\n` : ''}
 #endif /* ${guard} */
 `;
 }
@@ -263,6 +273,8 @@ export function kernelGlue(split: Split, names: KernelNames): string {
       L.push(`\t  .size = sizeof(${g.name}) },`);
     }
     L.push('};');
+    const guards = guardGlue(split.kernelLocks, split.shared, `${d}_lpc_locks`);
+    if (guards) L.push('', guards.trimEnd());
   }
   const bus = split.busDriver ? { init: `${d}_register_driver`, exit: `${d}_unregister_driver` } : undefined;
   const init = split.init?.fn.name ?? bus?.init;

@@ -12,6 +12,7 @@ import type { DriverModel, FunctionDef } from '../parse/model.js';
 import { USER_APIS } from './compat.js';
 import { MMIO_ACCESSORS, planView, PORT_ACCESSORS } from './iomem.js';
 import { planProcedure, TypeWorld, type ProcPlan } from './marshal.js';
+import { planKernelLocks, type KernelLocks } from './shared-locks.js';
 import { translationUnits, type SourceIndex, type TopItem } from './source.js';
 
 export interface FnInfo {
@@ -42,8 +43,10 @@ export interface Split {
   /** Variables the kernel half keeps. */
   kernelVars: Set<TopItem>;
   shared: SharedGlobal[];
-  /** Per procedure: the shared globals its user-side code touches. */
+  /** Per procedure: the shared globals its user-side code touches, in the order of `shared`. */
   procShared: Map<FnInfo, SharedGlobal[]>;
+  /** The kernel functions that take the locks of shared globals. */
+  kernelLocks: KernelLocks;
   /** Handle types (struct tags) passed as opaque handles. */
   handleTags: Set<string>;
   /** MMIO accessors the moved code calls: each an EXEC_LPC export (lpc_io_<name>). */
@@ -90,6 +93,8 @@ export interface SplitOptions {
   annotations: Record<string, Annotation>;
   configName: string;
   onWarning?: WarningSink;
+  /** Ids of the functions that run in atomic context (see atomicIds()). */
+  atomic: ReadonlySet<string>;
 }
 
 function bodyOf(info: FnInfo): string {
@@ -348,8 +353,11 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
         if (s) found.add(s);
       }
     }
-    procShared.set(p, [...found]);
+    procShared.set(p, shared.filter((g) => found.has(g)));
   }
+
+  const kernelLocks = planKernelLocks({ model, fns, shared, exports: new Set(exportsMap.keys()), atomic: opts.atomic, varFor });
+  problems.push(...kernelLocks.problems);
 
   const entry = (kind: string): FnInfo | undefined => {
     const e = model.entryPoints.find((x) => x.kind === kind);
@@ -382,6 +390,7 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
     kernelVars,
     shared,
     procShared,
+    kernelLocks: kernelLocks.locks,
     handleTags,
     ioAccessors: [...io].sort(),
     iomem: iomem || io.size > 0,

@@ -124,5 +124,16 @@ region's length (ENOENT for an unknown handle, EINVAL outside or misaligned).
 Data shared under an LPC lock (LOCK_LPC/UNLOCK_LPC):
 
 ${list(o.locks)}
-`;
+${
+  o.locks.length
+    ? `
+Both halves take these locks. The daemon takes one with LOCK_LPC and gets a
+copy of the data, and UNLOCK_LPC writes the copy back. The kernel functions
+that touch the data take the same lock (the wrappers around each
+\`<name>_locked()\`). A call into the daemon gives back the locks its task
+holds until it returns. If the daemon dies holding a lock, the kernel
+releases it without writing back.
+`
+    : ''
+}`;
 }

@@ -11,6 +11,9 @@ import { signatureOf, wireStructs, wireTags } from './kernel-half.js';
 import { leadingComment, type SourceIndex, type TopItem } from './source.js';
 import type { Split } from './split.js';
 
+/** `[static] DEFINE_MUTEX(name);` and the like: a file-scope lock, whose name is group 1. */
+const LOCK_DEFINITION = /^\s*(?:static\s+)?DEFINE_(?:MUTEX|SPINLOCK)\s*\(\s*([A-Za-z_]\w*)\s*\)/;
+
 const lastInclude = (idx: SourceIndex): TopItem | undefined => [...idx.items].reverse().find((it) => it.kind === 'directive' && /^#\s*include\b/.test(idx.text.slice(it.start, it.end)));
 
 /** Does this .c file contribute anything to the user half? */
@@ -22,6 +25,7 @@ export function userFile(idx: SourceIndex, split: Split): string {
   const text = idx.text;
   const keep = new Map<TopItem, string>();
   const userNames = new Set(split.fns.filter((f) => f.side === 'user' || split.exports.has(f)).map((f) => f.fn.name));
+  const userRefs = new Set(split.fns.filter((f) => f.idx === idx && f.side === 'user').flatMap((f) => [...f.item.refs]));
   for (const it of idx.items) {
     const info = split.byItem.get(it);
     if (it.kind === 'function' && info) {
@@ -34,8 +38,16 @@ export function userFile(idx: SourceIndex, split: Split): string {
           let wrapper = calleeWrapper(plan, `lpc_proc_${plan.name}`, '', t.args, t.res, info.fn.name);
           if (shared.length > 0) {
             // Take the kernel's copy of the shared data for the call, and give it back after.
-            const holds = shared.map((g) => `\tret = lpc_hold(&lpc_shared_${g.name});\n\tif (ret)\n\t\treturn ret;`).join('\n');
-            const releases = shared.map((g) => `\tlpc_release(&lpc_shared_${g.name});`).join('\n');
+            // Held in the table's order (the kernel half takes them in the same order), released in reverse.
+            const release = (gs: typeof shared): string[] => [...gs].reverse().map((g) => `lpc_release(&lpc_shared_${g.name});`);
+            const holds = shared
+              .map((g, i) => {
+                const undo = release(shared.slice(0, i));
+                const fail = undo.length ? ` {\n${undo.map((l) => `\t\t${l}\n`).join('')}\t\treturn ret;\n\t}` : '\n\t\treturn ret;';
+                return `\tret = lpc_hold(&lpc_shared_${g.name});\n\tif (ret)${fail}`;
+              })
+              .join('\n');
+            const releases = release(shared).map((l) => `\t${l}`).join('\n');
             wrapper = wrapper
               .replace('\tsize_t off = sizeof(*r);\n', '\tsize_t off = sizeof(*r);\n\tint ret;\n')
               .replace(/\n(\t(?:r->ret = )?[A-Za-z_]\w*\((?:[^;]|\n)*?\);\n)(\treturn off;\n\}\n)$/, `\n${holds}\n$1${releases}\n$2`);
@@ -59,6 +71,10 @@ export function userFile(idx: SourceIndex, split: Split): string {
       }
     } else if (it.kind === 'directive' || it.kind === 'type') {
       keep.set(it, text.slice(it.start, it.end));
+    } else if (it.kind === 'statement') {
+      // The moved code's own lock serialises the user half's threads; the LPC lock guards the data across halves.
+      const m = LOCK_DEFINITION.exec(text.slice(it.start, it.end));
+      if (m && userRefs.has(m[1])) keep.set(it, text.slice(it.start, it.end));
     }
   }
   // Comments stay with what they describe.
@@ -102,6 +118,7 @@ struct lpc_shared {
 	size_t size;
 	/* private to the runtime */
 	int holders;
+	int busy;
 	void *taken;
 };
 
@@ -118,6 +135,7 @@ ${handles.length ? `\n/* Opaque handles: kernel objects the user half only passe
 }
 
 export function userRuntime(split: Split, driver: string): string {
+  const heldMax = Math.max(1, ...[...split.procShared.values()].map((l) => l.length));
   const table = [...split.procedures.values()].map((p) => `\t{ "${p.name}", lpc_proc_${p.name} },`).join('\n');
   return `// SPDX-License-Identifier: GPL-2.0
 /*
@@ -147,6 +165,28 @@ static int lpc_fd = -1;
 /* The request this thread serves: EXEC passes it so the kernel knows the nesting. */
 static __thread unsigned long long lpc_request;
 static pthread_mutex_t lpc_shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t lpc_shared_cond = PTHREAD_COND_INITIALIZER;
+/* The shared data this thread holds, in the order it took them (LIFO). */
+static __thread struct lpc_shared *lpc_held[${heldMax}];
+static __thread unsigned int lpc_n_held;
+
+/* Waits until no other thread works on the copy of @s, then claims it. */
+static void lpc_shared_claim(struct lpc_shared *s)
+{
+	pthread_mutex_lock(&lpc_shared_lock);
+	while (s->busy)
+		pthread_cond_wait(&lpc_shared_cond, &lpc_shared_lock);
+	s->busy = 1;
+	pthread_mutex_unlock(&lpc_shared_lock);
+}
+
+static void lpc_shared_unclaim(struct lpc_shared *s)
+{
+	pthread_mutex_lock(&lpc_shared_lock);
+	s->busy = 0;
+	pthread_cond_broadcast(&lpc_shared_cond);
+	pthread_mutex_unlock(&lpc_shared_lock);
+}
 
 LPC_API int lpc_user_init(int fd)
 {
@@ -184,6 +224,8 @@ int lpc_exec(const char *proc, const void *args, size_t len, void *result,
 	     size_t rlen)
 {
 	struct lpc_msg m;
+	unsigned int i;
+	int ret;
 
 	memset(&m, 0, sizeof(m));
 	m.id = lpc_request;
@@ -192,8 +234,13 @@ int lpc_exec(const char *proc, const void *args, size_t len, void *result,
 	m.args_len = (__u32)len;
 	m.result = (uintptr_t)result;
 	m.result_cap = (__u32)rlen;
-	if (ioctl(lpc_fd, LPC_IOC_EXEC, &m) < 0)
-		return -errno;
+	for (i = 0; i < lpc_n_held; i++)
+		lpc_shared_unclaim(lpc_held[i]);
+	ret = ioctl(lpc_fd, LPC_IOC_EXEC, &m) < 0 ? -errno : 0;
+	for (i = 0; i < lpc_n_held; i++)
+		lpc_shared_claim(lpc_held[i]);
+	if (ret)
+		return ret;
 	if (m.status < 0)
 		return m.status;
 	return (int)m.result_len;
@@ -205,40 +252,42 @@ void lpc_exec_failed(const char *proc, int err)
 }
 ${USER_IO_RUNTIME}
 /*
- * The first holder takes the kernel's lock and its copy of the data; nested
- * and concurrent holders share that copy; the last one writes it back if it
- * changed, and releases the lock.
+ * One thread at a time works on the copy.  The first holder takes the
+ * kernel's lock and its copy of the data; a thread waiting in EXEC lends
+ * the copy to others (a procedure the kernel runs meanwhile may be nested in
+ * its call, and must not wait for it), keeping the kernel's lock; the last
+ * holder writes the copy back if it changed, and releases the lock.
  */
 int lpc_hold(struct lpc_shared *s)
 {
 	struct lpc_sync sy;
-	int ret = 0;
+	int ret;
 
-	pthread_mutex_lock(&lpc_shared_lock);
-	if (s->holders++ > 0)
-		goto out;
-	memset(&sy, 0, sizeof(sy));
-	snprintf(sy.name, sizeof(sy.name), "%s", s->name);
-	sy.data = (uintptr_t)s->data;
-	sy.data_len = (__u32)s->size;
-	free(s->taken);
-	s->taken = malloc(s->size);
-	if (!s->taken || ioctl(lpc_fd, LPC_IOC_LOCK, &sy) < 0) {
-		ret = s->taken ? -errno : -ENOMEM;
-		s->holders--;
-		goto out;
+	lpc_shared_claim(s);
+	if (s->holders == 0) {
+		memset(&sy, 0, sizeof(sy));
+		snprintf(sy.name, sizeof(sy.name), "%s", s->name);
+		sy.data = (uintptr_t)s->data;
+		sy.data_len = (__u32)s->size;
+		free(s->taken);
+		s->taken = malloc(s->size);
+		if (!s->taken || ioctl(lpc_fd, LPC_IOC_LOCK, &sy) < 0) {
+			ret = s->taken ? -errno : -ENOMEM;
+			lpc_shared_unclaim(s);
+			return ret;
+		}
+		memcpy(s->taken, s->data, s->size);
 	}
-	memcpy(s->taken, s->data, s->size);
-out:
-	pthread_mutex_unlock(&lpc_shared_lock);
-	return ret;
+	s->holders++;
+	lpc_held[lpc_n_held++] = s;
+	return 0;
 }
 
 void lpc_release(struct lpc_shared *s)
 {
 	struct lpc_sync sy;
 
-	pthread_mutex_lock(&lpc_shared_lock);
+	lpc_n_held--;
 	if (--s->holders == 0) {
 		memset(&sy, 0, sizeof(sy));
 		snprintf(sy.name, sizeof(sy.name), "%s", s->name);
@@ -250,7 +299,7 @@ void lpc_release(struct lpc_shared *s)
 			fprintf(stderr, "${driver}: unlock %s: %s\\n", s->name,
 				strerror(errno));
 	}
-	pthread_mutex_unlock(&lpc_shared_lock);
+	lpc_shared_unclaim(s);
 }
 `;
 }

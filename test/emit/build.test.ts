@@ -33,6 +33,15 @@ const CASES: { name: string; args: string[]; module: string; procedures: string[
     exports: ['lpc_io_ioread32', 'lpc_io_iowrite32'],
     locks: [],
   },
+  { name: 'tallydev, computed plan', args: ['fixtures/tallydev'], module: 'tallydev', procedures: [], exports: [], locks: [] },
+  {
+    name: 'tallydev, correction moved: shared data guarded on both sides',
+    args: ['fixtures/tallydev', '--user', 'tally_adjust'],
+    module: 'tallydev',
+    procedures: ['tally_adjust'],
+    exports: [],
+    locks: ['tally'],
+  },
   { name: 'opaque handles', args: ['test/emit/hdrv', '--user', 'hd_probe_sum'], module: 'hdrv', procedures: ['hd_probe_sum'], exports: ['hd_read'], locks: [] },
 ];
 

@@ -55,3 +55,12 @@ export function i64Hex(v: bigint): string {
   buf.writeBigInt64LE(v, 0);
   return buf.toString('hex');
 }
+
+/** What a guest needs of an emitted split driver in DIR: the module, the daemon's manifest and the user half's library. */
+export function emittedFiles(dir: string, module: string): Record<string, string> {
+  return {
+    [`${module}.ko`]: path.join(dir, `kmod/${module}.ko`),
+    'manifest.json': path.join(dir, 'udaemon/manifest.json'),
+    [`lib${module}_user.so`]: path.join(dir, `udaemon/lib${module}_user.so`),
+  };
+}

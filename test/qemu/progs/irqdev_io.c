@@ -20,7 +20,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "lpc_abi.h"
+#include "lpc_call.h"
 #include "irqdev.h"
 
 struct io_args {
@@ -89,20 +89,15 @@ static int hostile(const char *dev, const char *hex)
 		{ "handlemax", 0xffffffffu, 0 },
 		{ "kernelptr", 0xffff8880u, 0x1000 },
 	};
-	struct lpc_attach at;
 	struct io_args a;
-	unsigned int i, b;
+	unsigned int i;
 	int fd = open(dev, O_RDWR);
 
 	if (fd < 0) {
 		perror(dev);
 		return 1;
 	}
-	memset(&at, 0, sizeof(at));
-	at.abi_version = LPC_ABI_VERSION;
-	for (i = 0; i < LPC_PLAN_HASH_LEN && sscanf(hex + 2 * i, "%2x", &b) == 1; i++)
-		at.plan_hash[i] = b;
-	if (ioctl(fd, LPC_IOC_ATTACH, &at) < 0) {
+	if (attach_hex(fd, hex) < 0) {
 		perror("ATTACH");
 		return 1;
 	}

@@ -40,4 +40,17 @@ static inline long call_pair(int fd, unsigned long cmd, const char *proc, int64_
 	return ioctl(fd, cmd, m);
 }
 
+/* ATTACH as the daemon, with the plan hash given in hex; the ioctl's result. */
+static inline int attach_hex(int fd, const char *hex)
+{
+	struct lpc_attach at;
+	unsigned int i, b;
+
+	memset(&at, 0, sizeof(at));
+	at.abi_version = LPC_ABI_VERSION;
+	for (i = 0; i < LPC_PLAN_HASH_LEN && sscanf(hex + 2 * i, "%2x", &b) == 1; i++)
+		at.plan_hash[i] = b;
+	return ioctl(fd, LPC_IOC_ATTACH, &at);
+}
+
 #endif
