@@ -160,9 +160,10 @@ describe('split drivers end to end in a real kernel (QEMU)', () => {
   });
 
   it('serves eight REQUEST_LPC callers at once from the pool', () => {
-    // eight 1 s procedures: served one at a time they would take 8 s
+    // Eight 1 s procedures: served one at a time they cannot take less than 8 s,
+    // whatever else loads the machine; overlapping, they take about 1 s.
     expect(steps.get('nap_results')).toBe(`8 ${ok(BigInt(NAP_MS))}`);
-    expect(Number(steps.get('nap_ms'))).toBeLessThan(4 * NAP_MS);
+    expect(Number(steps.get('nap_ms'))).toBeLessThan(8 * NAP_MS);
     allRight(steps.get('selftest_8'), 16);
   });
 });
