@@ -67,6 +67,20 @@ export function fixedPort(body: string, defines: MacroDef[], world: TypeWorld): 
   return portArgs(body, defines).find((a) => world.evalDim(a) !== undefined);
 }
 
+/**
+ * A parameter among `params` that a port accessor in `body` takes its port
+ * from, with no field of a driver structure in that port: a number the
+ * kernel would pass, which user space cannot use as a port.
+ */
+export function portFromParam(body: string, defines: MacroDef[], params: string[]): string | undefined {
+  for (const a of portArgs(body, defines)) {
+    if (/->|\./.test(a)) continue;
+    const p = params.find((x) => new RegExp(`\\b${x}\\b`).test(a));
+    if (p) return p;
+  }
+  return undefined;
+}
+
 const REQUESTERS: Record<string, number> = { request_region: 0, request_muxed_region: 0, devm_request_region: 1 };
 
 /** Is `field` of some driver structure used as a port: in a port accessor's port, or requested as one? */

@@ -12,7 +12,7 @@ import type { DriverModel, FunctionDef } from '../parse/model.js';
 import { USER_APIS } from './compat.js';
 import { MMIO_ACCESSORS } from './iomem.js';
 import { planProcedure, TypeWorld, type ProcPlan } from './marshal.js';
-import { fixedPort, PORT_ACCESSORS, PORT_MAPPERS, portExport } from './ports.js';
+import { fixedPort, PORT_ACCESSORS, PORT_MAPPERS, portExport, portFromParam } from './ports.js';
 import { planView } from './view.js';
 import type { SourceIndex, TopItem } from './source.js';
 
@@ -223,7 +223,7 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
       configName: opts.configName,
       userFn: (name) => {
         const f = userFns.find((u) => u.fn.name === name && (u.idx === byId.get(fn.id)?.idx || !u.fn.isStatic));
-        return f ? { text: bodyOf(f), params: f.fn.params.map((q) => q.name) } : undefined;
+        return f ? { text: bodyOf(f), params: f.fn.params.map((q) => q.name), at: { file: f.idx.file, line: f.item.line } } : undefined;
       },
     });
   const ctx = { world, annotations: opts.annotations, configName: opts.configName, view };
@@ -237,6 +237,14 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
   const attempt = (f: FnInfo, blame: FnInfo[], into: Map<FnInfo, ProcPlan>): void => {
     try {
       unique(f);
+      const raw = into === procedures ? portFromParam(bodyOf(f), defines, f.fn.params.filter((q) => !/[*[(]/.test(q.type)).map((q) => q.name)) : undefined;
+      if (raw) {
+        throw new InputError(
+          `${f.fn.name} cannot cross the kernel/user boundary: it does port I/O on its parameter "${raw}", a port number the kernel would pass, which the user half cannot use; the user half reaches ports only through a port base in a driver structure it is given (a cookie of the region the driver requested), so pass the structure, or keep ${f.fn.name} in the kernel (--kernel ${f.fn.name})`,
+          f.fn.file,
+          f.fn.startLine,
+        );
+      }
       into.set(f, planProcedure(f.fn, bodyOf(f), ctx, into === exportsMap ? 'export' : 'procedure'));
     } catch (e) {
       if (!(e instanceof InputError)) throw e;

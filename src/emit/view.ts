@@ -8,7 +8,7 @@
  */
 import type { Annotation } from '../partition/config.js';
 import type { MacroDef } from '../parse/sanitize.js';
-import { expandMacros, isIomemField, regionLength } from './iomem.js';
+import { expandMacros, isIomemField, regionLength, type Where } from './iomem.js';
 import type { TypeWorld } from './marshal.js';
 import { isPortField, portRegionLength } from './ports.js';
 import type { SourceIndex } from './source.js';
@@ -32,8 +32,8 @@ export interface ViewEnv {
   annotations: Record<string, Annotation>;
   /** Where annotations live, for the fixing hint. */
   configName: string;
-  /** A function that runs in user space: its source text and parameter names. */
-  userFn: (name: string) => { text: string; params: string[] } | undefined;
+  /** A function that runs in user space: its source text, parameter names and where its text starts. */
+  userFn: (name: string) => { text: string; params: string[]; at?: Where } | undefined;
 }
 
 /**
@@ -57,7 +57,14 @@ export function planView(tag: string, fn: string, param: string, env: ViewEnv): 
     const src = env.userFn(cur.fn);
     if (!src) return { why: `${fn} passes ${param} to ${cur.fn}, which runs in the kernel` };
     const p = cur.param.replace(/\W/g, '');
-    let body = expandMacros(src.text.slice(src.text.indexOf('{')), env.defines);
+    const open = src.text.indexOf('{');
+    let body = expandMacros(src.text.slice(open), env.defines);
+    // Where a use is, for refusals that name one statement (macro bodies keep their line count).
+    const site = (at: number): string => {
+      if (!src.at) return '';
+      const lines = (t: string): number => t.split('\n').length - 1;
+      return ` (${src.at.file}:${src.at.line + lines(src.text.slice(0, open)) + lines(body.slice(0, at))})`;
+    };
     // `(p)->x` from macro bodies reads like `p->x`.
     body = body.replace(new RegExp(`(^|[^\\w)\\]\\s])(\\s*)\\(\\s*${p}\\s*\\)`, 'g'), '$1$2' + p);
     for (const m of body.matchAll(new RegExp(`\\b${p}\\b`, 'g'))) {
@@ -67,17 +74,18 @@ export function planView(tag: string, fn: string, param: string, env: ViewEnv): 
       if (arrow) {
         const f = arrow[1];
         const rest = after.slice(arrow[0].length);
-        if (/^\s*(->|\.|\[)/.test(rest)) return { why: `${cur.fn} uses ${p}->${f}, a part of the kernel's structure that stays in the kernel` };
+        if (/^\s*(->|\.|\[)/.test(rest)) return { why: `${cur.fn} uses ${p}->${f}${site(m.index)}, a part of the kernel's structure that stays in the kernel` };
         const writes = /^\s*(=(?!=)|[-+*/|&^%]=|<<=|>>=|\+\+|--)/.test(rest) || /(\+\+|--)$/.test(before);
-        if (/&$/.test(before) && !/&&$/.test(before)) return { why: `${cur.fn} takes the address of ${p}->${f}` };
+        if (/&$/.test(before) && !/&&$/.test(before)) return { why: `${cur.fn} takes the address of ${p}->${f}${site(m.index)}` };
         const fd = def.fields.find((x) => x.name === f);
         if (!fd) return { why: `struct ${tag} has no field ${f} emit can find` };
         const known = fields.get(f) ?? classify(tag, f, cur.fn, p, env);
-        if ('why' in known) return known;
-        if (writes && known.kind !== 'scalar') {
-          const what = known.kind === 'iomem' ? 'an __iomem pointer' : 'a port base';
-          return { why: `${cur.fn} writes ${p}->${f}, ${what}: the user half only has a cookie for it, which cannot be carried back to the kernel` };
+        if (writes && ('why' in known || known.kind !== 'scalar')) {
+          const cookie = fd.pointers === 1 && isIomemField(f, env.indexes) ? 'an __iomem pointer' : fd.pointers === 0 && isPortField(f, env.indexes, env.defines) ? 'a port base' : undefined;
+          const what = cookie ? `${cookie} the user half only has a cookie for` : `a ${fd.base}${' *'.repeat(fd.pointers)} the user half has no copy of`;
+          return { why: `${cur.fn} writes ${p}->${f}${site(m.index)}, ${what}, which cannot be carried back to the kernel` };
         }
+        if ('why' in known) return known;
         fields.set(f, writes ? { ...known, written: true } : known);
         continue;
       }

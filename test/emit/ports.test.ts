@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TypeWorld } from '../../src/emit/marshal.js';
-import { fixedPort, isPortField, portRegionLength } from '../../src/emit/ports.js';
+import { fixedPort, isPortField, portFromParam, portRegionLength } from '../../src/emit/ports.js';
 import { indexSource } from '../../src/emit/source.js';
 import { planView } from '../../src/emit/view.js';
 
@@ -50,6 +50,15 @@ static u8 narrowrd(struct card *c) { return inb(c->narrow); }
 static void movebase(struct card *c) { c->base += 4; outb(0, c->base); }
 static void moveregs(struct card *c) { c->regs += 4; }
 static u8 fixed(void) { return inb(0x80) | inb(ALT_BASE + REG_DATA); }
+static void setdev(struct card *c) { c->dev = NULL; }
+static u8 raw(unsigned long base, u8 r) { return inb(base + r); }
+static void late(struct card *c)
+{
+	u32 x = RD(c, REG_DATA);
+
+	c->status = x;
+	c->dev = (void *)0;
+}
 `;
 
 const idx = indexSource('card.c', SRC);
@@ -58,13 +67,15 @@ const fnText = (name: string): string => {
   const it = idx.items.find((i) => i.kind === 'function' && i.names[0] === name)!;
   return SRC.slice(it.start, it.end);
 };
+/** The line of SRC that holds `text`. */
+const lineOf = (text: string): number => SRC.split('\n').findIndex((l) => l.includes(text)) + 1;
 const env = (annotations = {}) => ({
   world,
   indexes: [idx],
   defines: idx.defines,
   annotations,
   configName: 'split-driver.json',
-  userFn: (n: string) => (SRC.includes(`${n}(struct card *c`) ? { text: fnText(n), params: ['c'] } : undefined),
+  userFn: (n: string) => (SRC.includes(`${n}(struct card *c`) ? { text: fnText(n), params: ['c'], at: { file: 'card.c', line: lineOf(`${n}(struct card *c`) } } : undefined),
 });
 
 describe('port regions', () => {
@@ -95,6 +106,12 @@ describe('port regions', () => {
     expect(fixedPort(fnText('rd'), idx.defines, world)).toBeUndefined();
     expect(fixedPort(fnText('wr'), idx.defines, world)).toBeUndefined();
   });
+
+  it('finds port I/O on a number the kernel would pass, but not on an offset from a driver structure\'s base', () => {
+    expect(portFromParam(fnText('raw'), idx.defines, ['base', 'r'])).toBe('base');
+    expect(portFromParam(fnText('wr'), idx.defines, ['v'])).toBeUndefined();
+    expect(portFromParam(fnText('rd'), idx.defines, ['r'])).toBeUndefined();
+  });
 });
 
 describe('views with ports and writes', () => {
@@ -122,8 +139,11 @@ describe('views with ports and writes', () => {
     expect(planView('card', 'narrowrd', 'c', env({ 'card.narrow': { ports: 2 } }))).toEqual({ why: expect.stringMatching(/c->narrow, a u16: .*declared unsigned long/) });
   });
 
-  it('refuses writes that cannot be carried back: port bases and __iomem pointers', () => {
-    expect(planView('card', 'movebase', 'c', env())).toEqual({ why: expect.stringMatching(/movebase writes c->base, a port base: .*cannot be carried back/) });
-    expect(planView('card', 'moveregs', 'c', env())).toEqual({ why: expect.stringMatching(/moveregs writes c->regs, an __iomem pointer/) });
+  it('refuses writes that cannot be carried back, naming where: port bases, __iomem pointers, pointers', () => {
+    expect(planView('card', 'movebase', 'c', env())).toEqual({ why: `movebase writes c->base (card.c:${lineOf('movebase(')}), a port base the user half only has a cookie for, which cannot be carried back to the kernel` });
+    expect(planView('card', 'moveregs', 'c', env())).toEqual({ why: expect.stringMatching(new RegExp(`^moveregs writes c->regs \\(card\\.c:${lineOf('moveregs(')}\\), an __iomem pointer`)) });
+    expect(planView('card', 'setdev', 'c', env())).toEqual({ why: expect.stringMatching(/^setdev writes c->dev \(card\.c:\d+\), a struct device \* the user half has no copy of/) });
+    // Inside a body, after a macro: the statement's own line.
+    expect(planView('card', 'late', 'c', env())).toEqual({ why: expect.stringContaining(`late writes c->dev (card.c:${lineOf('c->dev = (void *)0;')})`) });
   });
 });
