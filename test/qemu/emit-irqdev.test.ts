@@ -111,9 +111,13 @@ describe('emitted irqdev: registers from the user half, in a guest kernel', () =
     expect(regs2![REG.ID]).toBe(0x1d0e0000 | 3);
   });
 
-  it('reads QEMU\'s fw_cfg signature through the ports the driver requested, and the kernel sees what the user half stored (irqdev_fw_ident)', () => {
-    // The ioctl returns priv->fw_sig as the kernel half has it after the call: only the user half wrote it.
-    expect(steps.get('fwident')).toBe(`0 ${QEMU_SIG}`);
+  it('reads QEMU\'s fw_cfg through the ports the driver requested, and the kernel sees what the user half stored (irqdev_fw_ident)', () => {
+    // The ioctl returns priv->fw_sig and fw_features as the kernel half has them after the call: only the user half wrote them.
+    const [ret, sig, features] = steps.get('fwident')!.split(' ');
+    expect(ret).toBe('0');
+    // The signature came through insb, the features through inb: bit 0 is the port interface this used.
+    expect(sig).toBe(QEMU_SIG);
+    expect(parseInt(features, 16) & 1).toBe(1);
   });
 
   it('checks every port access of a daemon against the region it lent for the call', () => {
@@ -124,7 +128,7 @@ describe('emitted irqdev: registers from the user half, in a guest kernel', () =
     for (const c of ['past_end', 'straddle', 'misaligned16', 'misaligned32', 'far', 'max']) expect(Number(steps.get(`port_${c}`)), c).toBe(-EINVAL);
     expect(Number(steps.get('port_otherhandle'))).toBe(-ENOENT);
     // Its answer reached the application, and once the call returned the cookie is dead.
-    expect(steps.get('portcall_ident')).toBe(`0 ${QEMU_SIG}`);
+    expect(steps.get('portcall_ident')).toBe(`0 ${QEMU_SIG} ${steps.get('fwident')!.split(' ')[2]}`);
     expect(Number(steps.get('port_after'))).toBe(-ENOENT);
   });
 

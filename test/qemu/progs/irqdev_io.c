@@ -6,7 +6,7 @@
  * usage: irqdev_io regs DEVICE
  *   DUMP_REGS, SELFTEST, DUMP_REGS, FW_IDENT: prints "STEP regs: r0 ... r9",
  *   "STEP selftest: N", "STEP regs2: r0 ... r9" (hex) and
- *   "STEP fwident: RET SIG" (SIG hex).
+ *   "STEP fwident: RET SIGNATURE FEATURES" (hex).
  * usage: irqdev_io hostile LPC-DEVICE PLAN-HASH-HEX
  *   attaches as the daemon (none may be attached) and EXECs the accessor
  *   exports with forged cookies and short arguments: prints
@@ -17,7 +17,7 @@
  *   the port cookie it was lent, tries accesses outside the region, answers
  *   with the signature it read, then tries the cookie once more. Prints
  *   "STEP port_<case>: <status>", "STEP port_sig: SIG" and the child's
- *   "STEP portcall_ident: RET SIG".
+ *   "STEP portcall_ident: RET SIGNATURE FEATURES".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +41,7 @@ struct io_args {
 static int regs(const char *dev)
 {
 	struct irqdev_regs r;
+	struct irqdev_fw fw;
 	__u32 result = ~0u;
 	int fd = open(dev, O_RDWR), i, pass, ret;
 
@@ -66,9 +67,9 @@ static int regs(const char *dev)
 		}
 		printf("STEP selftest: %u\n", result);
 	}
-	result = 0;
-	ret = ioctl(fd, IRQDEV_IOC_FW_IDENT, &result) < 0 ? -errno : 0;
-	printf("STEP fwident: %d %08x\n", ret, result);
+	memset(&fw, 0, sizeof(fw));
+	ret = ioctl(fd, IRQDEV_IOC_FW_IDENT, &fw) < 0 ? -errno : 0;
+	printf("STEP fwident: %d %08x %08x\n", ret, fw.signature, fw.features);
 	close(fd);
 	return 0;
 }
@@ -150,12 +151,15 @@ static int hostile(const char *dev, const char *hex)
 
 /* The arguments and result of irqdev_fw_ident on the wire (its lpc_args_/lpc_res_ structs). */
 struct ident_args {
+	__u32 fw_features;
+	__u32 pad;
 	__u64 fw_port;
 	__u32 fw_sig;
 };
 
 struct ident_res {
 	__s32 ret;
+	__u32 fw_features;
 	__u32 fw_sig;
 };
 
@@ -194,10 +198,10 @@ static int portcall(const char *lpc, const char *dev, const char *hex)
 	child = fork();
 	if (child == 0) {
 		int dfd = open(dev, O_RDWR);
-		__u32 result = 0;
-		int ret = dfd < 0 || ioctl(dfd, IRQDEV_IOC_FW_IDENT, &result) < 0 ? -errno : 0;
+		struct irqdev_fw fw = { 0, 0 };
+		int ret = dfd < 0 || ioctl(dfd, IRQDEV_IOC_FW_IDENT, &fw) < 0 ? -errno : 0;
 
-		printf("STEP portcall_ident: %d %08x\n", ret, result);
+		printf("STEP portcall_ident: %d %08x %08x\n", ret, fw.signature, fw.features);
 		exit(0);
 	}
 	memset(&m, 0, sizeof(m));
@@ -224,8 +228,10 @@ static int portcall(const char *lpc, const char *dev, const char *hex)
 		printf("STEP port_%s: %d\n", outside[i].name,
 		       io(fd, m.id, outside[i].proc, handle, outside[i].offset, 0, NULL));
 	printf("STEP port_otherhandle: %d\n", io(fd, m.id, "lpc_io_ioread8", handle + 1, 1, 0, NULL));
+	/* The signature it read; features it leaves as they were. */
 	res.ret = 0;
 	res.fw_sig = sig;
+	res.fw_features = args.fw_features;
 	memset(&r, 0, sizeof(r));
 	r.id = m.id;
 	r.generation = m.generation;
