@@ -83,12 +83,20 @@ export function portFromParam(body: string, defines: MacroDef[], params: string[
 
 const REQUESTERS: Record<string, number> = { request_region: 0, request_muxed_region: 0, devm_request_region: 1 };
 
+/** Each file's port arguments: asked again for every field a view reads. */
+const filePorts = new WeakMap<SourceIndex, string[]>();
+
 /** Is `field` of some driver structure used as a port: in a port accessor's port, or requested as one? */
 export function isPortField(field: string, indexes: SourceIndex[], defines: MacroDef[]): boolean {
   const re = new RegExp(`(?:->|\\.)\\s*${field}\\b`);
   const req = new RegExp(`\\b(${Object.keys(REQUESTERS).join('|')})\\s*\\(`, 'g');
   return indexes.some((idx) => {
-    if (portArgs(idx.text, defines).some((a) => re.test(a))) return true;
+    let ports = filePorts.get(idx);
+    if (!ports) {
+      ports = portArgs(idx.text, defines);
+      filePorts.set(idx, ports);
+    }
+    if (ports.some((a) => re.test(a))) return true;
     for (const m of idx.text.matchAll(req)) {
       const arg = splitArgs(idx.text, m.index + m[0].length)?.list[REQUESTERS[m[1]]];
       if (arg !== undefined && re.test(arg)) return true;
