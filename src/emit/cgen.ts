@@ -120,7 +120,8 @@ export function callerStub(plan: ProcPlan, signature: string, argsTag: string, r
   // Sizes: each variable part is rounded up to 8 bytes so the next stays aligned.
   for (const p of bufs) {
     if (p.marshal === 'string') {
-      L.push(`${TAB}lpc_n_${p.name} = strnlen(${p.name}, LPC_ARGS_MAX) + 1;`);
+      // A NULL string crosses as no bytes, and arrives as NULL.
+      L.push(`${TAB}lpc_n_${p.name} = ${p.name} ? strnlen(${p.name}, LPC_ARGS_MAX) + 1 : 0;`);
     } else {
       L.push(`${TAB}if ((size_t)${countExpr(p)} > LPC_ARGS_MAX / ${elemSizeof(p)})`);
       L.push(...early('-E2BIG'));
@@ -228,7 +229,7 @@ export function calleeWrapper(plan: ProcPlan, fnName: string, prefix: string, ar
       L.push(`${TAB}${TAB}return -EINVAL;`);
     }
     if (p.marshal === 'string') {
-      L.push(`${TAB}if (!a->${p.name}_len ||`);
+      L.push(`${TAB}if (a->${p.name}_len &&`);
       L.push(`${TAB}    ((const char *)args)[a->${p.name}_off + a->${p.name}_len - 1])`);
       L.push(`${TAB}${TAB}return -EINVAL;`);
     }
@@ -267,8 +268,10 @@ export function calleeWrapper(plan: ProcPlan, fnName: string, prefix: string, ar
         return `lpc_${p.name}`;
       case 'view':
         return `&lpc_${p.name}`;
-      default:
-        return receivesData(p) ? `(${ptrType(p)})((u8 *)result + r->${p.name}_off)` : `(${ptrType(p)})((const u8 *)args + a->${p.name}_off)`;
+      default: {
+        const at = receivesData(p) ? `(${ptrType(p)})((u8 *)result + r->${p.name}_off)` : `(${ptrType(p)})((const u8 *)args + a->${p.name}_off)`;
+        return p.marshal === 'string' ? `a->${p.name}_len ? ${at} : NULL` : at;
+      }
     }
   });
   const handles = plan.params.filter((p) => p.marshal === 'handle');
