@@ -83,7 +83,9 @@ const CHARDEV: [string, string, number][] = [
 /*
  * What workload-irqdev.c does: 8000 ticks of one sample each; 1000
  * interrupts at 4 samples each, then 2000 at 2 samples each, 8 of them also
- * errors; 500 reads (2 per chunk, then 3); 8 ioctls.
+ * errors; 500 reads (2 per chunk, then 3); 9 ioctls, the last reading the
+ * simulated fw_cfg's signature and features through port I/O (two outw,
+ * one insb of four bytes, four inb).
  */
 const IRQDEV: [string, string, number][] = [
   ['kshim_run_timers', 'irqdev_timer_fn', 8000],
@@ -98,7 +100,11 @@ const IRQDEV: [string, string, number][] = [
   ['irqdev_ioctl', 'irqdev_reset', 1],
   ['dev_read', 'irqdev_read', 500],
   ['irqdev_read', 'irqdev_ring_pop', 500],
-  ['dev_ioctl', 'irqdev_ioctl', 8],
+  ['dev_ioctl', 'irqdev_ioctl', 9],
+  ['irqdev_ioctl', 'irqdev_fw_ident', 1],
+  ['irqdev_fw_ident', 'outw', 2],
+  ['irqdev_fw_ident', 'insb', 1],
+  ['irqdev_fw_ident', 'inb', 4],
   ['irqdev_ioctl', 'irqdev_selftest', 2],
   ['irqdev_ioctl', 'irqdev_set_config', 2],
   ['irqdev_set_config', 'irqdev_validate_config', 2],

@@ -106,7 +106,7 @@ export function callerStub(plan: ProcPlan, signature: string, argsTag: string, r
   L.push(`${TAB}size_t lpc_len = ALIGN(sizeof(*lpc_a), 8);`);
   L.push(`${TAB}size_t lpc_rlen = ${bufs.some(receivesData) ? 'ALIGN(sizeof(*lpc_r), 8)' : 'sizeof(*lpc_r)'};`);
   if (hasVar) L.push(`${TAB}size_t lpc_off;`);
-  const regions = plan.params.flatMap((p) => (p.marshal === 'view' ? (p.viewFields ?? []).filter((v) => v.kind === 'iomem').map((v) => ({ p, v, r: `lpc_io_${p.name}_${v.field}` })) : []));
+  const regions = plan.params.flatMap((p) => (p.marshal === 'view' ? (p.viewFields ?? []).filter((v) => v.kind !== 'scalar').map((v) => ({ p, v, r: `lpc_io_${p.name}_${v.field}` })) : []));
   for (const x of regions) L.push(`${TAB}struct lpc_iomem ${x.r};`);
   if (side.around) L.push(`${TAB}${side.around.decl}`);
   L.push(`${TAB}u8 *lpc_buf;`);
@@ -123,7 +123,8 @@ export function callerStub(plan: ProcPlan, signature: string, argsTag: string, r
   // Sizes: each variable part is rounded up to 8 bytes so the next stays aligned.
   for (const p of bufs) {
     if (p.marshal === 'string') {
-      L.push(`${TAB}lpc_n_${p.name} = strnlen(${p.name}, LPC_ARGS_MAX) + 1;`);
+      // A NULL string crosses as no bytes, and arrives as NULL.
+      L.push(`${TAB}lpc_n_${p.name} = ${p.name} ? strnlen(${p.name}, LPC_ARGS_MAX) + 1 : 0;`);
     } else {
       L.push(`${TAB}if ((size_t)${countExpr(p)} > LPC_ARGS_MAX / ${elemSizeof(p)})`);
       L.push(...early('-E2BIG'));
@@ -151,10 +152,10 @@ export function callerStub(plan: ProcPlan, signature: string, argsTag: string, r
     else if (p.marshal === 'struct-in' || p.marshal === 'struct-inout') L.push(`${TAB}lpc_a->${p.name} = *${p.name};`);
     else if (p.marshal === 'handle') L.push(`${TAB}lpc_a->${p.name} = lpc_handle_of_${p.handleTag}(${p.name});`);
     else if (p.marshal === 'view') {
-      // Registers travel as cookies naming a region registered for this call only.
+      // Registers and ports travel as cookies naming a region registered for this call only.
       for (const v of p.viewFields ?? []) {
         if (v.kind === 'scalar') L.push(`${TAB}lpc_a->${p.name}__${v.field} = ${p.name}->${v.field};`);
-        else L.push(wrapCall(1, `lpc_a->${p.name}__${v.field} = lpc_iomem_get`, [`&lpc_io_${p.name}_${v.field}`, `${p.name}->${v.field}`, `${v.length}`], ';'));
+        else L.push(wrapCall(1, `lpc_a->${p.name}__${v.field} = lpc_${v.kind === 'port' ? 'ioport' : 'iomem'}_get`, [`&lpc_io_${p.name}_${v.field}`, `${p.name}->${v.field}`, `${v.length}`], ';'));
       }
     }
   }
@@ -173,7 +174,7 @@ export function callerStub(plan: ProcPlan, signature: string, argsTag: string, r
   L.push(wrapCall(1, `lpc_ret = ${c.fn}`, c.args, ';'));
   if (side.around) L.push(`${TAB}${side.around.after}`);
   for (const p of plan.params) if (p.marshal === 'handle') L.push(`${TAB}lpc_handle_put_${p.handleTag}(lpc_a->${p.name});`);
-  for (const x of regions) L.push(`${TAB}lpc_iomem_put(&${x.r});`);
+  for (const x of regions) L.push(`${TAB}lpc_${x.v.kind === 'port' ? 'ioport' : 'iomem'}_put(&${x.r});`);
   // The answer must hold the fixed part, and each returned buffer where it was asked for.
   const checks = ['lpc_ret < (int)sizeof(*lpc_r)'];
   for (const p of bufs) {
@@ -188,6 +189,14 @@ export function callerStub(plan: ProcPlan, signature: string, argsTag: string, r
   L.push(`${TAB}}`);
   for (const p of plan.params) {
     if (p.marshal === 'struct-inout') L.push(`${TAB}*${p.name} = lpc_r->${p.name};`);
+  }
+  // Fields of a view the callee changed go back to the caller's structure; the others stay as they are now.
+  for (const p of plan.params) {
+    for (const v of p.viewFields ?? []) {
+      if (!v.written) continue;
+      L.push(`${TAB}if (lpc_r->${p.name}__${v.field} != lpc_a->${p.name}__${v.field})`);
+      L.push(`${TAB}${TAB}${p.name}->${v.field} = lpc_r->${p.name}__${v.field};`);
+    }
   }
   for (const p of bufs) {
     if (!receivesData(p)) continue;
@@ -225,7 +234,7 @@ export function calleeWrapper(plan: ProcPlan, fnName: string, prefix: string, ar
       L.push(`${TAB}${TAB}return -EINVAL;`);
     }
     if (p.marshal === 'string') {
-      L.push(`${TAB}if (!a->${p.name}_len ||`);
+      L.push(`${TAB}if (a->${p.name}_len &&`);
       L.push(`${TAB}    ((const char *)args)[a->${p.name}_off + a->${p.name}_len - 1])`);
       L.push(`${TAB}${TAB}return -EINVAL;`);
     }
@@ -264,8 +273,10 @@ export function calleeWrapper(plan: ProcPlan, fnName: string, prefix: string, ar
         return `lpc_${p.name}`;
       case 'view':
         return `&lpc_${p.name}`;
-      default:
-        return receivesData(p) ? `(${ptrType(p)})((u8 *)result + r->${p.name}_off)` : `(${ptrType(p)})((const u8 *)args + a->${p.name}_off)`;
+      default: {
+        const at = receivesData(p) ? `(${ptrType(p)})((u8 *)result + r->${p.name}_off)` : `(${ptrType(p)})((const u8 *)args + a->${p.name}_off)`;
+        return p.marshal === 'string' ? `a->${p.name}_len ? ${at} : NULL` : at;
+      }
     }
   });
   const handles = plan.params.filter((p) => p.marshal === 'handle');
@@ -279,6 +290,7 @@ export function calleeWrapper(plan: ProcPlan, fnName: string, prefix: string, ar
     }
   }
   L.push(wrapCall(1, plan.ret.kind === 'void' ? call : `r->ret = ${call}`, argExprs, ';'));
+  for (const p of views) for (const v of p.viewFields ?? []) if (v.written) L.push(`${TAB}r->${p.name}__${v.field} = lpc_${p.name}.${v.field};`);
   L.push(`${TAB}return off;`);
   const sig = wrapCall(0, `int ${fnName}`, [...(prefix ? [prefix] : []), 'const void *args', 'size_t len', 'void *result', 'size_t rlen'], '');
   return `${sig}\n{\n${L.join('\n')}\n}\n`;

@@ -6,6 +6,7 @@
  * refuses it, naming the call site.
  */
 import { userIoCompat } from './iomem.js';
+import { userPortCompat } from './ports.js';
 
 /** Kernel APIs (functions and function-like macros) kcompat.h provides. */
 export const USER_APIS: ReadonlySet<string> = new Set(
@@ -657,6 +658,8 @@ struct sk_buff;
 struct resource;
 
 ${userIoCompat()}
+
+${userPortCompat()}
 
 /* Declarations that are statements in a module and mean nothing here. */
 #define MODULE_LICENSE(x)

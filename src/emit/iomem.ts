@@ -6,12 +6,9 @@
  * 32 bits and an offset in the lower 32, so `priv->regs + REG` still works.
  * The kernel half registers a region (base and length from the driver's own
  * source) for the duration of the call that passes it to user space, and
- * checks every access against it.
- *
- * A moved function gets such a pointer through a "view" parameter: a pointer
- * to a driver structure that cannot be copied whole (it holds kernel
- * objects), of which the moved code only reads scalar fields and __iomem
- * fields. The user half gets a zeroed structure with just those fields.
+ * checks every access against it. Port I/O (ports.ts) lends port regions
+ * through the same table; views of driver structures (view.ts) carry the
+ * cookies to the moved code.
  */
 import type { MacroDef } from '../parse/sanitize.js';
 import { wrapCall } from './cgen.js';
@@ -31,21 +28,6 @@ export const MMIO_ACCESSORS: ReadonlyMap<string, { size: number; write: boolean 
     ] as const
   ).map(([n, size, write]) => [n, { size, write }]),
 );
-
-/** Port I/O: refused in moved code (the requested port range is not known statically). */
-export const PORT_ACCESSORS: ReadonlySet<string> = new Set(
-  'inb inw inl outb outw outl inb_p inw_p inl_p outb_p outw_p outl_p insb insw insl outsb outsw outsl ioport_map'.split(' '),
-);
-
-/** One field of a view parameter the moved code reads. */
-export interface ViewField {
-  field: string;
-  kind: 'scalar' | 'iomem';
-  /** Scalars: the C type on the wire. */
-  cType: string;
-  /** __iomem fields: the region's length in bytes. */
-  length?: number;
-}
 
 /** Expands the driver's own function-like macros in `text` (a few rounds: macros using macros). */
 export function expandMacros(text: string, defines: MacroDef[]): string {
@@ -78,7 +60,7 @@ export function expandMacros(text: string, defines: MacroDef[]): string {
 }
 
 /** Arguments of a call whose '(' ends just before `start`: the top-level comma-separated texts and the index after ')'. */
-function splitArgs(text: string, start: number): { list: string[]; end: number } | undefined {
+export function splitArgs(text: string, start: number): { list: string[]; end: number } | undefined {
   let depth = 0;
   let cur = start;
   const list: string[] = [];
@@ -103,6 +85,7 @@ const MAPPERS: Record<string, number> = {
   ioremap: 1, ioremap_nocache: 1, ioremap_wc: 1, ioremap_uc: 1, ioremap_cache: 1,
   devm_ioremap: 2, devm_ioremap_wc: 2, devm_ioremap_uc: 2, devm_ioremap_nocache: 2,
   pci_iomap: 2, pcim_iomap: 2, pci_iomap_wc: 2, pci_iomap_range: 3, pci_iomap_wc_range: 3,
+  ioport_map: 1,
 };
 const RUNTIME_MAPPERS = /^(devm_ioremap_resource|devm_platform_ioremap_resource\w*|devm_of_iomap|of_iomap|pcim_iomap_table|pcim_iomap_regions\w*)$/;
 const ALLOCATORS: Record<string, number> = {
@@ -110,7 +93,7 @@ const ALLOCATORS: Record<string, number> = {
   devm_kzalloc: 1, devm_kmalloc: 1,
 };
 
-interface Where {
+export interface Where {
   file: string;
   line: number;
 }
@@ -306,96 +289,3 @@ void lpc_io_write(const char *proc, u64 val, const volatile void *addr)
 		lpc_exec_failed(proc, ret);
 }
 `;
-
-export interface ViewEnv {
-  world: TypeWorld;
-  indexes: SourceIndex[];
-  defines: MacroDef[];
-  /** A function that runs in user space: its source text and parameter names. */
-  userFn: (name: string) => { text: string; params: string[] } | undefined;
-}
-
-/**
- * Which fields of `*param` (a `struct tag`) the moved function `fn` and the
- * moved functions it passes the pointer to read. Refused (with the reason)
- * when they write one, take an address, read a field that cannot be copied,
- * read an __iomem field whose region's length is unknown, or pass the
- * pointer on to the kernel.
- */
-export function planView(tag: string, fn: string, param: string, env: ViewEnv): { fields: ViewField[] } | { why: string } {
-  const def = env.world.structs.get(tag);
-  if (!def) return { why: `struct ${tag} is not defined in the driver's sources` };
-  const fields = new Map<string, ViewField>();
-  const seen = new Set<string>();
-  const work: { fn: string; param: string }[] = [{ fn, param }];
-  while (work.length > 0) {
-    const cur = work.pop()!;
-    const key = `${cur.fn}.${cur.param}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const src = env.userFn(cur.fn);
-    if (!src) return { why: `${fn} passes ${param} to ${cur.fn}, which runs in the kernel` };
-    const p = cur.param.replace(/\W/g, '');
-    let body = expandMacros(src.text.slice(src.text.indexOf('{')), env.defines);
-    // `(p)->x` from macro bodies reads like `p->x`.
-    body = body.replace(new RegExp(`(^|[^\\w)\\]\\s])(\\s*)\\(\\s*${p}\\s*\\)`, 'g'), '$1$2' + p);
-    for (const m of body.matchAll(new RegExp(`\\b${p}\\b`, 'g'))) {
-      const before = body.slice(0, m.index).trimEnd();
-      const after = body.slice(m.index + m[0].length);
-      const arrow = /^\s*->\s*(\w+)/.exec(after);
-      if (arrow) {
-        const f = arrow[1];
-        const rest = after.slice(arrow[0].length);
-        if (/^\s*(->|\.|\[)/.test(rest)) return { why: `${cur.fn} reads inside ${p}->${f}, which stays in the kernel` };
-        if (/^\s*(=(?!=)|[-+*/|&^%]=|<<=|>>=|\+\+|--)/.test(rest) || /(\+\+|--)$/.test(before)) return { why: `${cur.fn} writes ${p}->${f}; the user half only has a copy` };
-        if (/&$/.test(before) && !/&&$/.test(before)) return { why: `${cur.fn} takes the address of ${p}->${f}` };
-        const fd = def.fields.find((x) => x.name === f);
-        if (!fd) return { why: `struct ${tag} has no field ${f} emit can find` };
-        if (fields.has(f)) continue;
-        if (fd.pointers === 1 && isIomemField(f, env.indexes)) {
-          // Mappings are found by field name: another structure's field of that name could lend it a wrong length.
-          const namesakes = [...env.world.structs.values()].filter((s) => s.fields.some((x) => x.name === f && x.pointers === 1));
-          if (namesakes.length > 1) return { why: `${cur.fn} reaches registers through ${p}->${f}, but ${namesakes.map((s) => `struct ${s.tag}`).join(' and ')} both have a field ${f}, so emit cannot tell which mapping sets it; rename one` };
-          const len = regionLength(f, env.indexes, env.world);
-          if ('why' in len) return { why: `${cur.fn} reaches registers through ${p}->${f}, but ${len.why}${len.at ? ` (${len.at.file}:${len.at.line})` : ''}; map it with a constant length (ioremap/pci_iomap_range with a size)` };
-          fields.set(f, { field: f, kind: 'iomem', cType: 'u64', length: len.length });
-          continue;
-        }
-        if (fd.pointers === 0 && fd.dims.length === 0 && !fd.bitfield && !fd.funcPtr && env.world.resolveScalar(fd.base)) {
-          fields.set(f, { field: f, kind: 'scalar', cType: fd.base });
-          continue;
-        }
-        return { why: `${cur.fn} reads ${p}->${f} (${fd.base}${'*'.repeat(fd.pointers)}), which cannot be copied to user space` };
-      }
-      if (/\*$/.test(before) || /^\s*\[/.test(after)) return { why: `${cur.fn} dereferences ${p} as a whole` };
-      // A bare use: only as an argument of another moved function.
-      const call = enclosingCall(body, m.index);
-      if (!call) return { why: `${cur.fn} copies the pointer ${p}, which user space only has a partial copy of` };
-      const callee = env.userFn(call.callee);
-      const next = callee?.params[call.arg];
-      if (!callee || next === undefined) return { why: `${cur.fn} passes ${p} to ${call.callee}, which runs in the kernel` };
-      work.push({ fn: call.callee, param: next });
-    }
-  }
-  return { fields: [...fields.values()].sort((a, b) => a.field.localeCompare(b.field)) };
-}
-
-/** The call whose argument list holds position `at`: callee name and argument index. */
-function enclosingCall(text: string, at: number): { callee: string; arg: number } | undefined {
-  let depth = 0;
-  let arg = 0;
-  for (let i = at - 1; i >= 0; i--) {
-    const c = text[i];
-    if (c === ')' || c === ']') depth++;
-    else if (c === '[') depth--;
-    else if (c === '(') {
-      if (depth === 0) {
-        const m = /([A-Za-z_]\w*)\s*$/.exec(text.slice(0, i));
-        return m && !/^(if|while|for|switch|return|sizeof)$/.test(m[1]) ? { callee: m[1], arg } : undefined;
-      }
-      depth--;
-    } else if (c === ',' && depth === 0) arg++;
-    else if ((c === ';' || c === '{' || c === '}') && depth === 0) return undefined;
-  }
-  return undefined;
-}

@@ -7,6 +7,7 @@
  */
 import { calleeWrapper, callerStub, KERNEL_CALLER, wrapCall, type CallerSide } from './cgen.js';
 import { kernelIoGlue } from './iomem.js';
+import { KERNEL_PORT_DECLS, KERNEL_PORT_GLUE } from './ports.js';
 import type { ProcPlan } from './marshal.js';
 import { guardDecls, guardGlue, wrappedFunction } from './shared-locks.js';
 import { conditionsOf, leadingComment, type SourceIndex, type TopItem } from './source.js';
@@ -151,7 +152,7 @@ struct lpc_iomem {
 
 u64 lpc_iomem_get(struct lpc_iomem *r, void __iomem *base, size_t len);
 void lpc_iomem_put(struct lpc_iomem *r);
-`
+${split.ports ? KERNEL_PORT_DECLS : ''}`
     : '';
   return `/* SPDX-License-Identifier: GPL-2.0 */
 /*
@@ -242,6 +243,7 @@ export function kernelGlue(split: Split, names: KernelNames): string {
   if (split.iomem) {
     L.push('');
     L.push(kernelIoGlue(split.ioAccessors));
+    if (split.ports) L.push(KERNEL_PORT_GLUE);
   }
   const exps = [...split.exports.values()];
   const hasExports = exps.length + split.ioAccessors.length > 0;

@@ -15,7 +15,7 @@
 import { InputError } from '../errors.js';
 import type { Annotation } from '../partition/config.js';
 import type { FunctionDef, Param } from '../parse/model.js';
-import type { ViewField } from './iomem.js';
+import type { ViewField } from './view.js';
 import type { FieldDef, SourceIndex, StructDef } from './source.js';
 
 export interface Scalar {
@@ -214,7 +214,7 @@ export interface ParamPlan {
   inout?: boolean;
   /** Handles: the struct tag the handle stands for. */
   handleTag?: string;
-  /** Views: the fields of the pointed-to driver structure the moved code reads (iomem.ts). */
+  /** Views: the fields of the pointed-to driver structure the moved code uses (view.ts). */
   viewFields?: ViewField[];
 }
 
@@ -446,7 +446,10 @@ export function planProcedure(fn: FunctionDef, body: string, ctx: MarshalContext
         argFields.push(field(p.name, 'u64', p.name));
         break;
       case 'view':
-        for (const v of p.viewFields ?? []) argFields.push(field(`${p.name}__${v.field}`, v.cType, p.name));
+        for (const v of p.viewFields ?? []) {
+          argFields.push(field(`${p.name}__${v.field}`, v.cType, p.name));
+          if (v.written) resFields.push(field(`${p.name}__${v.field}`, v.cType, p.name));
+        }
         break;
       default: {
         const outs = p.marshal === 'buffer-out' || p.marshal === 'buffer-inout' || (p.marshal === 'string' && p.inout);

@@ -10,10 +10,12 @@ import type { Annotation } from '../partition/config.js';
 import type { Plan } from '../partition/plan.js';
 import type { DriverModel, FunctionDef } from '../parse/model.js';
 import { USER_APIS } from './compat.js';
-import { MMIO_ACCESSORS, planView, PORT_ACCESSORS } from './iomem.js';
+import { MMIO_ACCESSORS } from './iomem.js';
 import { planProcedure, TypeWorld, type ProcPlan } from './marshal.js';
+import { fixedPort, PORT_ACCESSORS, PORT_MAPPERS, portExport, portFromParam } from './ports.js';
 import { planKernelLocks, type KernelLocks } from './shared-locks.js';
 import { translationUnits, type SourceIndex, type TopItem } from './source.js';
+import { planView } from './view.js';
 
 export interface FnInfo {
   fn: FunctionDef;
@@ -49,10 +51,12 @@ export interface Split {
   kernelLocks: KernelLocks;
   /** Handle types (struct tags) passed as opaque handles. */
   handleTags: Set<string>;
-  /** MMIO accessors the moved code calls: each an EXEC_LPC export (lpc_io_<name>). */
+  /** MMIO accessors the moved code calls, port accessors as the ones they become: each an EXEC_LPC export (lpc_io_<name>). */
   ioAccessors: string[];
-  /** Some crossing passes an __iomem region: the kernel half keeps a region table. */
+  /** Some crossing passes an __iomem or port region: the kernel half keeps a region table. */
   iomem: boolean;
+  /** Some crossing passes a port region: the kernel half lends ioport_map() mappings. */
+  ports: boolean;
   init?: FnInfo;
   exit?: FnInfo;
   /** module_pci_driver(drv) and its kin, where the driver has no module_init of its own. */
@@ -99,6 +103,13 @@ export interface SplitOptions {
 
 function bodyOf(info: FnInfo): string {
   return info.idx.text.slice(info.item.start, info.item.end);
+}
+
+/** The text from the start of `line` to the end of the statement there. */
+function statementAt(idx: SourceIndex, line: number): string {
+  const start = idx.text.split('\n', line - 1).join('\n').length;
+  const end = idx.text.indexOf(';', start);
+  return idx.text.slice(start, end < 0 ? undefined : end + 1);
 }
 
 /** Finds each model function's item in the indexed sources. */
@@ -202,6 +213,8 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
     }
   }
 
+  const allIdx = [...new Set(fns.map((f) => f.idx))];
+  const defines = allIdx.flatMap((i) => i.defines);
   const problems: Problem[] = [];
   const io = new Set<string>();
   // Kernel APIs the moved code calls must exist in user space.
@@ -214,15 +227,20 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
       io.add(c.callee);
       continue;
     }
-    if (PORT_ACCESSORS.has(c.callee)) {
-      problems.push({
-        error: new InputError(
-          `${caller.fn.name} moves to user space but calls ${c.callee}: port I/O from user space would need the port range the driver requested, which emit cannot establish statically, so it is not offered; keep ${caller.fn.name} in the kernel (--kernel ${caller.fn.name})`,
-          c.file,
-          c.line,
-        ),
-        blame: [caller],
-      });
+    const port = PORT_ACCESSORS.get(c.callee);
+    if (port || PORT_MAPPERS.has(c.callee)) {
+      // Ports are reached through a port region's cookie (ports.ts); a fixed port number is none.
+      const fixed = fixedPort(statementAt(caller.idx, c.line), defines, world);
+      if (fixed !== undefined) {
+        problems.push({
+          error: new InputError(
+            `${caller.fn.name} moves to user space but calls ${c.callee} on a fixed port (${fixed}): the user half reaches ports only through a port base in a driver structure, whose region the kernel half lends; keep the base in a field of a driver structure that request_region() requests, or keep ${caller.fn.name} in the kernel (--kernel ${caller.fn.name})`,
+            c.file,
+            c.line,
+          ),
+          blame: [caller],
+        });
+      } else if (port) io.add(portExport(port));
       continue;
     }
     problems.push({
@@ -266,16 +284,16 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
     }
   }
 
-  const allIdx = [...new Set(fns.map((f) => f.idx))];
-  const defines = allIdx.flatMap((i) => i.defines);
   const view = (fn: FunctionDef, param: string, tag: string): ReturnType<typeof planView> =>
     planView(tag, fn.name, param, {
       world,
       indexes: allIdx,
       defines,
+      annotations: opts.annotations,
+      configName: opts.configName,
       userFn: (name) => {
         const f = userFns.find((u) => u.fn.name === name && (u.idx === byId.get(fn.id)?.idx || !u.fn.isStatic));
-        return f ? { text: bodyOf(f), params: f.fn.params.map((q) => q.name) } : undefined;
+        return f ? { text: bodyOf(f), params: f.fn.params.map((q) => q.name), at: { file: f.idx.file, line: f.item.line } } : undefined;
       },
     });
   const ctx = { world, annotations: opts.annotations, configName: opts.configName, view };
@@ -289,6 +307,14 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
   const attempt = (f: FnInfo, blame: FnInfo[], into: Map<FnInfo, ProcPlan>): void => {
     try {
       unique(f);
+      const raw = into === procedures ? portFromParam(bodyOf(f), defines, f.fn.params.filter((q) => !/[*[(]/.test(q.type)).map((q) => q.name)) : undefined;
+      if (raw) {
+        throw new InputError(
+          `${f.fn.name} cannot cross the kernel/user boundary: it does port I/O on its parameter "${raw}", a port number the kernel would pass, which the user half cannot use; the user half reaches ports only through a port base in a driver structure it is given (a cookie of the region the driver requested), so pass the structure, or keep ${f.fn.name} in the kernel (--kernel ${f.fn.name})`,
+          f.fn.file,
+          f.fn.startLine,
+        );
+      }
       into.set(f, planProcedure(f.fn, bodyOf(f), ctx, into === exportsMap ? 'export' : 'procedure'));
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
@@ -380,7 +406,7 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
       }
     }
   }
-  const iomem = [...procedures.values()].some((p) => p.params.some((q) => q.viewFields?.some((v) => v.kind === 'iomem')));
+  const lent = new Set([...procedures.values()].flatMap((p) => p.params.flatMap((q) => (q.viewFields ?? []).map((v) => v.kind))));
   return {
     fns,
     byItem,
@@ -393,7 +419,8 @@ export function computeSplit(model: DriverModel, fns: FnInfo[], world: TypeWorld
     kernelLocks: kernelLocks.locks,
     handleTags,
     ioAccessors: [...io].sort(),
-    iomem: iomem || io.size > 0,
+    iomem: lent.has('iomem') || lent.has('port') || io.size > 0,
+    ports: lent.has('port'),
     init: entry('module_init'),
     exit: entry('module_exit'),
     busDriver,

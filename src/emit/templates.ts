@@ -118,6 +118,11 @@ user half holds no kernel address: each \`__iomem\` pointer it is given is a
 cookie (region handle << 32 | offset) for a region the kernel half lends for
 the duration of that one call, and each access is checked against the
 region's length (ENOENT for an unknown handle, EINVAL outside or misaligned).
+Port I/O works the same way: a port base the moved code reads from a driver
+structure arrives as a cookie of the port region the driver requested
+(\`ioport_map()\`ed by the kernel half), and \`inb\`/\`outw\`/... are the
+checked \`lpc_io_ioread8\`/\`lpc_io_iowrite16\`/... on it (\`insb\`/\`outsw\`/...
+one checked access per element).
 `
     : ''
 }

@@ -7,6 +7,7 @@
  */
 import { calleeWrapper, callerStub, USER_CALLER, wrapCall } from './cgen.js';
 import { USER_IO_RUNTIME } from './iomem.js';
+import { USER_PORT_RUNTIME } from './ports.js';
 import { signatureOf, wireStructs, wireTags } from './kernel-half.js';
 import { leadingComment, type SourceIndex, type TopItem } from './source.js';
 import type { Split } from './split.js';
@@ -50,7 +51,7 @@ export function userFile(idx: SourceIndex, split: Split): string {
             const releases = release(shared).map((l) => `\t${l}`).join('\n');
             wrapper = wrapper
               .replace('\tsize_t off = sizeof(*r);\n', '\tsize_t off = sizeof(*r);\n\tint ret;\n')
-              .replace(/\n(\t(?:r->ret = )?[A-Za-z_]\w*\((?:[^;]|\n)*?\);\n)(\treturn off;\n\}\n)$/, `\n${holds}\n$1${releases}\n$2`);
+              .replace(/\n(\t(?:r->ret = )?[A-Za-z_]\w*\((?:[^;]|\n)*?\);\n(?:\tr->\w+ = lpc_\w+\.\w+;\n)*)(\treturn off;\n\}\n)$/, `\n${holds}\n$1${releases}\n$2`);
           }
           s += `\n\n${wireStructs(plan, 'call')}\n${wrapper.trimEnd()}`;
         }
@@ -250,8 +251,7 @@ void lpc_exec_failed(const char *proc, int err)
 {
 	fprintf(stderr, "${driver}: %s: the kernel half failed: %d\\n", proc, err);
 }
-${USER_IO_RUNTIME}
-/*
+${USER_IO_RUNTIME}${USER_PORT_RUNTIME}/*
  * One thread at a time works on the copy.  The first holder takes the
  * kernel's lock and its copy of the data; a thread waiting in EXEC lends
  * the copy to others (a procedure the kernel runs meanwhile may be nested in

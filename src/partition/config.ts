@@ -23,6 +23,8 @@ export interface Annotation {
   nulTerminated?: boolean;
   /** Pass the pointer value through untouched (a handle the other half only gives back). */
   opaque?: boolean;
+  /** Keyed "struct_tag.field": the field holds the base of a port region this many ports long. */
+  ports?: number;
 }
 
 export interface Thresholds {
@@ -87,7 +89,7 @@ export function defaultConfig(): Config {
 
 const TOP_KEYS = ['$schema', 'kernel', 'user', 'thresholds', 'lpcCost', 'lpcRoundTripUs', 'staticCallEstimate', 'event', 'closure', 'annotations'];
 const THRESHOLD_KEYS = ['hotCalls', 'hotShare'];
-const ANNOTATION_KEYS = ['lengthFrom', 'length', 'direction', 'nulTerminated', 'opaque'];
+const ANNOTATION_KEYS = ['lengthFrom', 'length', 'direction', 'nulTerminated', 'opaque', 'ports'];
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** A function name, optionally qualified by its file for static functions: `drv.c:helper`. */
 const FUNCTION_REF = /^(?:[^:\s]+:)?[A-Za-z_][A-Za-z0-9_]*$/;
@@ -158,7 +160,7 @@ export function parseConfig(text: string, file: string): Config {
     for (const [key, spec] of Object.entries(a as { [k: string]: JsonValue })) {
       const p = `annotations.${key}`;
       const parts = key.split('.');
-      if (parts.length !== 2 || !IDENT.test(parts[0]) || !IDENT.test(parts[1])) bad(p, `annotation key "${key}" must be "function.parameter"`);
+      if (parts.length !== 2 || !IDENT.test(parts[0]) || !IDENT.test(parts[1])) bad(p, `annotation key "${key}" must be "function.parameter" (or "struct_tag.field" for "ports")`);
       if (!isObject(spec)) bad(p, `annotation "${key}" must be an object`);
       const ann: Annotation = {};
       for (const [k, v] of Object.entries(spec as { [k: string]: JsonValue })) {
@@ -171,6 +173,10 @@ export function parseConfig(text: string, file: string): Config {
           const n = num(q, v, 1);
           if (!Number.isInteger(n)) bad(q, '"length" must be a whole number');
           ann.length = n;
+        } else if (k === 'ports') {
+          const n = num(q, v, 1);
+          if (!Number.isInteger(n) || n > 65536) bad(q, '"ports" must be a whole number of ports from 1 to 65536');
+          ann.ports = n;
         } else if (k === 'direction') {
           if (v !== 'in' && v !== 'out' && v !== 'inout') bad(q, '"direction" must be "in", "out" or "inout"');
           ann.direction = v as Annotation['direction'];

@@ -4,7 +4,7 @@
  * under checkpatch; the user half's library builds and exports exactly the
  * contract's two functions; bad splits are refused with file:line.
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -26,11 +26,11 @@ const CASES: { name: string; args: string[]; module: string; procedures: string[
   },
   { name: 'irqdev, computed plan', args: ['fixtures/irqdev'], module: 'irqdev', procedures: [], exports: [], locks: [] },
   {
-    name: 'irqdev, register dump and scratch test moved',
-    args: ['fixtures/irqdev', '--user', 'irqdev_dump_regs,irqdev_test_scratch'],
+    name: 'irqdev, register dump, scratch test and fw_cfg identification (port I/O) moved',
+    args: ['fixtures/irqdev', '--user', 'irqdev_dump_regs,irqdev_test_scratch,irqdev_fw_ident'],
     module: 'irqdev',
-    procedures: ['irqdev_dump_regs', 'irqdev_test_scratch'],
-    exports: ['lpc_io_ioread32', 'lpc_io_iowrite32'],
+    procedures: ['irqdev_dump_regs', 'irqdev_test_scratch', 'irqdev_fw_ident'],
+    exports: ['lpc_io_ioread32', 'lpc_io_iowrite32', 'lpc_io_ioread8', 'lpc_io_iowrite16'],
     locks: [],
   },
   { name: 'tallydev, computed plan', args: ['fixtures/tallydev'], module: 'tallydev', procedures: [], exports: [], locks: [] },
@@ -158,14 +158,35 @@ describe('refusals', () => {
     const r = runCli(['emit', 'test/emit/iodrv', '--user', 'iod_read_id', '--out', path.join(work, 'refused-io')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^split-driver: error: test\/emit\/iodrv\/iodrv\.c:17: iod_read_id cannot cross/m);
-    expect(r.stderr).toMatch(/devm_platform_ioremap_resource\(\), whose length is only known at run time \(test\/emit\/iodrv\/iodrv\.c:34\)/);
+    expect(r.stderr).toMatch(/devm_platform_ioremap_resource\(\), whose length is only known at run time \(test\/emit\/iodrv\/iodrv\.c:39\)/);
     expect(r.stderr).toContain('--kernel iod_read_id');
   });
 
-  it('refuses moved port I/O, naming the call', () => {
+  it('refuses moved port I/O on ports the driver never requests, naming the annotation that gives their count', () => {
     const r = runCli(['emit', 'test/emit/iodrv', '--user', 'iod_port_status', '--out', path.join(work, 'refused-port')]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^split-driver: error: test\/emit\/iodrv\/iodrv\.c:24: iod_port_status moves to user space but calls inb: port I\/O/m);
+    expect(r.stderr).toMatch(/^split-driver: error: test\/emit\/iodrv\/iodrv\.c:22: iod_port_status cannot cross .* reaches ports through priv->port, but no request_region\(\) in the driver gives the number of ports at port/m);
+    expect(r.stderr).toContain('annotate "iod_priv.port": {"ports": <count>} in split-driver.json');
+  });
+
+  it('moves that port I/O once the annotation gives the region\'s length, lending exactly that many ports', () => {
+    const dir = path.join(work, 'iodrv-annotated');
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(path.join(repoRoot, 'test/emit/iodrv/iodrv.c'), path.join(dir, 'iodrv.c'));
+    writeFileSync(path.join(dir, 'split-driver.json'), JSON.stringify({ annotations: { 'iod_priv.port': { ports: 8 } } }));
+    const out = path.join(work, 'iodrv-annotated-out');
+    const r = runCli(['emit', dir, '--user', 'iod_port_status', '--out', out]);
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.status).toBe(0);
+    expect(readFileSync(path.join(out, 'kmod/iodrv_main.c'), 'utf8')).toMatch(/lpc_ioport_get\(&lpc_io_priv_port,\s+priv->port, 8\);/);
+    expect(JSON.parse(readFileSync(path.join(out, 'udaemon/manifest.json'), 'utf8')).exports).toEqual(['lpc_io_ioread8']);
+  });
+
+  it('refuses moved port I/O on a fixed port, naming the call', () => {
+    const r = runCli(['emit', 'test/emit/iodrv', '--user', 'iod_post_code', '--out', path.join(work, 'refused-fixed-port')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^split-driver: error: test\/emit\/iodrv\/iodrv\.c:29: iod_post_code moves to user space but calls inb on a fixed port \(0x80\)/m);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('refuses a moved function calling a kernel service user space lacks', () => {

@@ -4,9 +4,10 @@
  * field is, and the refusals when the moved code would need more.
  */
 import { describe, expect, it } from 'vitest';
-import { expandMacros, planView, regionLength } from '../../src/emit/iomem.js';
+import { expandMacros, regionLength } from '../../src/emit/iomem.js';
 import { TypeWorld } from '../../src/emit/marshal.js';
 import { indexSource } from '../../src/emit/source.js';
+import { planView } from '../../src/emit/view.js';
 
 const SRC = `#include <linux/io.h>
 #define BAR_LEN 0x80
@@ -49,6 +50,8 @@ const env = {
   world,
   indexes: [idx],
   defines: idx.defines,
+  annotations: {},
+  configName: 'split-driver.json',
   userFn: (n: string) => (PARAMS[n] ? { text: fnText(n), params: PARAMS[n] } : undefined),
 };
 
@@ -82,9 +85,12 @@ describe('views of a driver structure', () => {
     });
   });
 
-  it('refuses writes, kernel pointers, passing the pointer to the kernel, and unknown regions', () => {
-    expect(planView('dev_priv', 'setflags', 'priv', env)).toEqual({ why: expect.stringMatching(/writes priv->flags/) });
-    expect(planView('dev_priv', 'leak', 'priv', env)).toEqual({ why: expect.stringMatching(/reads priv->dev .*cannot be copied/) });
+  it('carries a scalar field the moved code writes back: it is marked written', () => {
+    expect(planView('dev_priv', 'setflags', 'priv', env)).toEqual({ fields: [{ field: 'flags', kind: 'scalar', cType: 'u32', written: true }] });
+  });
+
+  it('refuses kernel pointers, passing the pointer to the kernel, and unknown regions', () => {
+    expect(planView('dev_priv', 'leak', 'priv', env)).toEqual({ why: expect.stringMatching(/uses priv->dev .*cannot be copied/) });
     expect(planView('dev_priv', 'pass', 'priv', env)).toEqual({ why: expect.stringMatching(/passes priv to kfree, which runs in the kernel/) });
     expect(planView('dev_priv', 'dynr', 'priv', env)).toEqual({ why: expect.stringMatching(/priv->dyn.*not a constant.*drv\.c:20/) });
   });
@@ -103,6 +109,8 @@ static u32 rd(struct b *y) { return readl(y->regs); }
       world: new TypeWorld([i]),
       indexes: [i],
       defines: i.defines,
+      annotations: {},
+      configName: 'split-driver.json',
       userFn: (n) => (n === 'rd' ? { text: src.slice(it.start, it.end), params: ['y'] } : undefined),
     });
     expect(r).toEqual({ why: expect.stringMatching(/struct a and struct b both have a field regs/) });

@@ -45,6 +45,8 @@ describe('config', () => {
     expect(errorOf(() => parseConfig('{"user": [1]}', 'c.json')).message).toMatch(/function names/);
     expect(errorOf(() => parseConfig('{"annotations": {"f.p": {"lengthFrom": "p"}}}', 'c.json')).message).toMatch(/itself/);
     expect(errorOf(() => parseConfig('{"annotations": {"fp": {}}}', 'c.json')).message).toMatch(/function.parameter/);
+    expect(parseConfig('{"annotations": {"card.base": {"ports": 8}}}', 'c.json').annotations['card.base']).toEqual({ ports: 8 });
+    expect(errorOf(() => parseConfig('{\n  "annotations": {"card.base": {\n    "ports": 65537}}}', 'c.json')).location).toBe('c.json:3: "ports" must be a whole number of ports from 1 to 65536');
     expect(errorOf(() => parseConfig('{"kernel": ["a"], "user": ["a"]}', 'c.json')).message).toMatch(/both/);
     expect(errorOf(() => parseConfig('[]', 'c.json')).message).toMatch(/object/);
   });

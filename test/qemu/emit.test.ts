@@ -8,7 +8,7 @@
  * back into the kernel, a module parameter shared under an LPC lock) and
  * return the right results; once the daemon is gone they fail in bounded time.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,7 @@ step selftest '!selftest'
 step setmode '!set mode xor'
 step badmode '!set mode bogus'
 step dump '!dump'
+step null '!null'
 kill $daemon
 wait $daemon
 start=$(date +%s)
@@ -54,6 +55,7 @@ cat daemon.log
 
 describe('emitted chardev in a guest kernel', () => {
   let guest: GuestResult;
+  let procedures: string[];
   const steps = new Map<string, { status: number; read: string }>();
 
   beforeAll(async () => {
@@ -64,6 +66,7 @@ describe('emitted chardev in a guest kernel', () => {
     expect(diagnostics(k.out)).toEqual([]);
     expect(k.code).toBe(0);
     expect(u.code).toBe(0);
+    procedures = JSON.parse(readFileSync(path.join(out, 'udaemon/manifest.json'), 'utf8')).procedures.map((p: { name: string }) => p.name);
     guest = await runInGuest({
       script: SCRIPT(path.join(repoRoot, 'dist/src/cli/main.js')),
       files: {
@@ -108,6 +111,13 @@ describe('emitted chardev in a guest kernel', () => {
     expect(dump?.status).toBe(0);
     // sample_config_defaults ran in user space reading default_seed=7 through its LPC lock.
     expect(dump?.read).toMatch(/^seed=0x7 max_write=4095 mode=xor verbose=0 generation=1\n/);
+  });
+
+  it('runs a moved command given no arguments (a NULL string), whose reply_len = 0 reaches the kernel (sample_cmd_null)', () => {
+    expect(procedures).toContain('sample_cmd_null');
+    // With the dump's reply_len still in the kernel, the read would repeat the dump; 0 makes it report writes and checksum.
+    expect(steps.get('null')?.status).toBe(0);
+    expect(steps.get('null')?.read).toMatch(/^\d+ [0-9a-f]{8}\n$/);
   });
 
   it('fails calls in bounded time once the daemon is gone, and unloads', () => {

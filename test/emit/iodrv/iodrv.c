@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * iodrv - a platform driver whose register window is sized by its resource
- * at run time, and which also uses port I/O: register code emit must refuse
- * to move.
+ * at run time, and whose port I/O is on ports it never requests or on a
+ * fixed port: register code emit must refuse to move.
  */
 #include <linux/io.h>
 #include <linux/module.h>
@@ -24,6 +24,11 @@ static u8 iod_port_status(struct iod_priv *priv)
 	return inb(priv->port + 1);
 }
 
+static u8 iod_post_code(void)
+{
+	return inb(0x80);
+}
+
 static int iod_probe(struct platform_device *pdev)
 {
 	struct iod_priv *priv;
@@ -36,7 +41,7 @@ static int iod_probe(struct platform_device *pdev)
 		return PTR_ERR(priv->regs);
 	priv->port = 0x3f8;
 	priv->last = iod_read_id(priv);
-	if (iod_port_status(priv) == 0xff)
+	if (iod_port_status(priv) == 0xff || !iod_post_code())
 		return -ENODEV;
 	return 0;
 }
