@@ -90,7 +90,7 @@ chmod +x bench_app cdaemon
 mkdir -p split selftest
 cp split.json split/manifest.json && cp ${library} split/
 cp selftest.json selftest/manifest.json && cp selftest_user.so selftest_handlers.mjs selftest/
-app() { ./bench_app "$@" || { echo "FAILED $1"; exit 1; }; }
+app() { ./bench_app "$@" || { echo "FAILED $1"; cat ud.log; exit 1; }; }
 wait_for() { # file-or-log-pattern
   n=0
   while ! { [ -e "$1" ] || grep -q "$1" ud.log 2>/dev/null; }; do

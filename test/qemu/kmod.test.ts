@@ -139,7 +139,7 @@ describe('the LPC core in a guest kernel', () => {
 
   it('RESPONSE_POLL answers and polls in one call, refusing a bad answer before polling', () => {
     expectPassed([
-      'RESPONSE_POLL with id 0 only polls: nothing queued -> ETIMEDOUT',
+      'RESPONSE_POLL with id 0 only polls, nothing queued -> ETIMEDOUT',
       'RESPONSE_POLL with id 0 gets the queued request',
       'RESPONSE_POLL reports the request and writes the inputs back',
       'RESPONSE_POLL with an old generation -> ESTALE',
@@ -150,7 +150,7 @@ describe('the LPC core in a guest kernel', () => {
       'RESPONSE_POLL with bad struct pointer -> EFAULT',
       'RESPONSE_POLL answers and polls',
       'the caller gets the answer RESPONSE_POLL sent',
-      'a refused answer polls nothing: the next request was still queued',
+      'a refused answer polls nothing, the next request was still queued',
       'a second RESPONSE_POLL answer to the same id -> ENOENT',
       'RESPONSE_POLL answers, then its poll times out -> ETIMEDOUT',
       'the answer went before the poll timed out',

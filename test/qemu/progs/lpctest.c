@@ -399,10 +399,57 @@ static int child_status(pid_t pid)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* Waits (up to 5 s) until n callers wait for the daemon. */
+static int wait_waiting(int n)
+{
+	int i;
+
+	for (i = 0; i < 250 && read_int(SYSDEV "waiting") != n; i++)
+		usleep(20000);
+	return read_int(SYSDEV "waiting") == n;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* An echo of 100 bytes answered from args through result, as cdaemon's. */
+static void echo_answer(struct lpc_msg *m, const char *args, char *result)
+{
+	memcpy(result, args, 100);
+	m->result_len = 100;
+	m->status = 0;
+}
+
+/*
+ * A caller that gave up: @poll gets its request, it times out, and the
+ * answer @answer then sends is refused.
+ */
+static void check_late_answer(int d, unsigned long poll, unsigned long answer,
+			      const char *timed_out, const char *refused)
+{
+	char args[4096] = { 0 }, result[200] = { 0 };
+	struct lpc_msg m;
+	pid_t child;
+
+	set_param("call_timeout_ms", "500");
+	child = start_child(request_echo, ETIMEDOUT);
+	fill_msg(&m, "", args, 0, result, 0);
+	m.args_cap = sizeof(args);
+	m.timeout_ms = 5000;
+	expect_ok("poll for the late answer", ioctl(d, poll, &m));
+	check(child_status(child) == 0, timed_out, "child did not see ETIMEDOUT");
+	echo_answer(&m, args, result);
+	m.timeout_ms = 100;
+	expect_err(refused, ioctl(d, answer, &m), ENOENT);
+	set_param("call_timeout_ms", "5000");
+}
+
 /* The test program itself is the daemon here, to misbehave on purpose. */
 static void test_poll_response(int d, __u64 gen)
 {
-	char args[4096], result[200];
+	char args[4096];
 	struct lpc_msg m, r;
 	__u64 id;
 	pid_t child;
@@ -470,21 +517,9 @@ static void test_poll_response(int d, __u64 gen)
 	check(child_status(child) == 0, "the caller then fails with EFAULT",
 	      "child did not see EFAULT");
 
-	/* An answer after the caller gave up is dropped. */
-	set_param("call_timeout_ms", "500");
-	child = start_child(request_echo, ETIMEDOUT);
-	fill_msg(&m, "", args, 0, NULL, 0);
-	m.args_cap = sizeof(args);
-	expect_ok("POLL", ioctl(d, LPC_IOC_POLL, &m));
-	check(child_status(child) == 0, "a caller not answered in time gets ETIMEDOUT",
-	      "child did not see ETIMEDOUT");
-	fill_msg(&r, "", NULL, 0, result, 0);
-	r.id = m.id;
-	r.generation = gen;
-	r.result_len = 100;
-	expect_err("a late RESPONSE is refused with ENOENT",
-		   ioctl(d, LPC_IOC_RESPONSE, &r), ENOENT);
-	set_param("call_timeout_ms", "5000");
+	check_late_answer(d, LPC_IOC_POLL, LPC_IOC_RESPONSE,
+			  "a caller not answered in time gets ETIMEDOUT",
+			  "a late RESPONSE is refused with ENOENT");
 
 	/* The operator's escape hatch: the daemon stays, its callers fail. */
 	child = start_child(request_echo, ECONNABORTED);
@@ -504,29 +539,6 @@ static void test_poll_response(int d, __u64 gen)
 		   ETIMEDOUT);
 }
 
-/* Waits (up to 5 s) until n callers wait for the daemon. */
-static int wait_waiting(int n)
-{
-	int i;
-
-	for (i = 0; i < 250 && read_int(SYSDEV "waiting") != n; i++)
-		usleep(20000);
-	return read_int(SYSDEV "waiting") == n;
-}
-
-static void on_alarm(int sig)
-{
-	(void)sig;
-}
-
-/* An echo of 100 bytes answered from args through result, as cdaemon's. */
-static void echo_answer(struct lpc_msg *m, const char *args, char *result)
-{
-	memcpy(result, args, 100);
-	m->result_len = 100;
-	m->status = 0;
-}
-
 /* RESPONSE_POLL: RESPONSE and POLL in one call, on one struct. */
 static void test_response_poll(int d, __u64 gen)
 {
@@ -541,7 +553,7 @@ static void test_response_poll(int d, __u64 gen)
 	fill_msg(&m, "", args, 0, result, 0);
 	m.args_cap = sizeof(args);
 	m.timeout_ms = 100;
-	expect_err("RESPONSE_POLL with id 0 only polls: nothing queued -> ETIMEDOUT",
+	expect_err("RESPONSE_POLL with id 0 only polls, nothing queued -> ETIMEDOUT",
 		   ioctl(d, LPC_IOC_RESPONSE_POLL, &m), ETIMEDOUT);
 
 	first = start_child(request_echo, 0);
@@ -589,7 +601,7 @@ static void test_response_poll(int d, __u64 gen)
 	check(child_status(first) == 0, "the caller gets the answer RESPONSE_POLL sent",
 	      "child failed");
 	check(m.id != id && !strcmp(m.proc, "echo") && m.args_len == 100,
-	      "a refused answer polls nothing: the next request was still queued",
+	      "a refused answer polls nothing, the next request was still queued",
 	      "id %llu after %llu, proc %s", (unsigned long long)m.id,
 	      (unsigned long long)id, m.proc);
 	saved = m;
@@ -650,22 +662,9 @@ static void test_response_poll(int d, __u64 gen)
 		   ioctl(d, LPC_IOC_RESPONSE_POLL, &m), EFAULT);
 	check(child_status(second) == 0, "its caller then fails with EFAULT",
 	      "child did not see EFAULT");
-
-	/* An answer after the caller gave up is dropped. */
-	set_param("call_timeout_ms", "500");
-	first = start_child(request_echo, ETIMEDOUT);
-	fill_msg(&m, "", args, 0, result, 0);
-	m.args_cap = sizeof(args);
-	m.timeout_ms = 5000;
-	expect_ok("RESPONSE_POLL", ioctl(d, LPC_IOC_RESPONSE_POLL, &m));
-	check(child_status(first) == 0,
-	      "a caller RESPONSE_POLL did not answer in time gets ETIMEDOUT",
-	      "child did not see ETIMEDOUT");
-	echo_answer(&m, args, result);
-	m.timeout_ms = 100;
-	expect_err("a late RESPONSE_POLL answer is refused with ENOENT",
-		   ioctl(d, LPC_IOC_RESPONSE_POLL, &m), ENOENT);
-	set_param("call_timeout_ms", "5000");
+	check_late_answer(d, LPC_IOC_RESPONSE_POLL, LPC_IOC_RESPONSE_POLL,
+			  "a caller RESPONSE_POLL did not answer in time gets ETIMEDOUT",
+			  "a late RESPONSE_POLL answer is refused with ENOENT");
 }
 
 static void test_lock_sem(int d)
