@@ -12,7 +12,8 @@
  *   space through the daemon, split equally between the halves, and a plain
  *   C program.
  * Every hybrid case is served by the TypeScript daemon and by a minimal C
- * daemon running the same user-half library (test/qemu/progs/cdaemon.c).
+ * daemon running the same user-half library (test/qemu/progs/cdaemon.c),
+ * both answering with RESPONSE_POLL (answer and poll in one ioctl).
  * Timings under software emulation mean nothing in absolute terms: the
  * report compares them only within the run.
  */
@@ -89,7 +90,7 @@ chmod +x bench_app cdaemon
 mkdir -p split selftest
 cp split.json split/manifest.json && cp ${library} split/
 cp selftest.json selftest/manifest.json && cp selftest_user.so selftest_handlers.mjs selftest/
-app() { ./bench_app "$@" || { echo "FAILED $1"; exit 1; }; }
+app() { ./bench_app "$@" || { echo "FAILED $1"; cat ud.log; exit 1; }; }
 wait_for() { # file-or-log-pattern
   n=0
   while ! { [ -e "$1" ] || grep -q "$1" ud.log 2>/dev/null; }; do
@@ -254,7 +255,7 @@ async function main(): Promise<void> {
       '',
       '## Kernel to daemon and back with a 4 KiB buffer',
       '',
-      `The emitted \`sample_null\` stub carries no arguments, so this is the seed's variant with a buffer: REQUEST_LPC (the kernel half's call path, started by the application) of the LPC self-test module's user procedure \`nop\` with 4096 argument bytes copied to the daemon, ${NULL_COUNT} times. Both daemons run the same user-half library (test/qemu/progs/selftest_user.c); the C daemon (test/qemu/progs/cdaemon.c) is N threads looping POLL → lpc_user_dispatch() → RESPONSE, the floor for any daemon on this kernel.`,
+      `The emitted \`sample_null\` stub carries no arguments, so this is the seed's variant with a buffer: REQUEST_LPC (the kernel half's call path, started by the application) of the LPC self-test module's user procedure \`nop\` with 4096 argument bytes copied to the daemon, ${NULL_COUNT} times. Both daemons run the same user-half library (test/qemu/progs/selftest_user.c) and the protocol's shortest path: a thread answers a request and polls for the next one in one RESPONSE_POLL ioctl. The C daemon (test/qemu/progs/cdaemon.c) is N threads looping lpc_user_dispatch() → RESPONSE_POLL, the floor for any daemon on this kernel; the TypeScript daemon's leader threads (udaemon/worker.ts) make one RESPONSE_POLL and one lpc_user_dispatch() call through koffi per request.`,
       '',
       ...table(kRows, kRows[0], 'C daemon', false),
       '',

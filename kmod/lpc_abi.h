@@ -16,7 +16,10 @@
  * Session: a daemon opens /dev/<name>_lpc (mode 0600) and issues
  * LPC_IOC_ATTACH (a ninth ioctl, kept separate from POLL so that attaching
  * is explicit and can be checked once).  Only the file that attached may use
- * POLL, RESPONSE, EXEC, LOCK, UNLOCK, UP and DOWN; its threads share it.
+ * POLL, RESPONSE, RESPONSE_POLL, EXEC, LOCK, UNLOCK, UP and DOWN; its
+ * threads share it.  RESPONSE_POLL is no new operation: it is RESPONSE
+ * followed by POLL in one system call, for a thread that answers a request
+ * and goes on serving (as FUSE's and ublk's COMMIT_AND_FETCH).
  * REQUEST may be issued on any open file of the device.  Closing the attached
  * file (also on SIGKILL) detaches: calls waiting for the daemon fail with
  * ECONNABORTED, locks it holds are released, and the generation increases.
@@ -27,7 +30,7 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
-#define LPC_ABI_VERSION		1
+#define LPC_ABI_VERSION		2
 
 /* Bytes in a procedure, lock or semaphore name, including the NUL. */
 #define LPC_NAME_MAX		64
@@ -61,6 +64,10 @@ struct lpc_attach {
 
 /*
  * struct lpc_msg - one procedure call, used by POLL, RESPONSE, EXEC, REQUEST.
+ * RESPONSE_POLL reads it as RESPONSE does (an @id of 0 answers nothing),
+ * then writes it as POLL does.  POLL and RESPONSE_POLL write the inputs
+ * @args, @args_cap, @result and @timeout_ms back unchanged and zero the
+ * other fields they do not report, so a thread can reuse one struct.
  * @id:         POLL: out, request id.  RESPONSE: in, id being answered
  *              (ENOENT if unknown, already answered or given up by its
  *              caller).  EXEC: in, id of the request the calling worker is
@@ -144,6 +151,15 @@ struct lpc_sync {
 #define LPC_IOC_UNLOCK		_IOW(LPC_IOC_MAGIC,  0x06, struct lpc_sync)
 #define LPC_IOC_UP		_IOW(LPC_IOC_MAGIC,  0x07, struct lpc_sync)
 #define LPC_IOC_DOWN		_IOW(LPC_IOC_MAGIC,  0x08, struct lpc_sync)
+#define LPC_IOC_RESPONSE_POLL	_IOWR(LPC_IOC_MAGIC, 0x09, struct lpc_msg)
+
+/*
+ * RESPONSE_POLL's errors: EINVAL, ESTALE and ENOENT refuse the answer and
+ * poll nothing.  ETIMEDOUT, EAGAIN, EMSGSIZE and EINTR are POLL's, after the
+ * answer was delivered; EINTR (a signal) is never restarted, since that
+ * would send the answer again.  EFAULT is a bad pointer, found before or
+ * after the answer was taken (a bad @result fails the answered call).
+ */
 
 /*
  * Transport errors of a kernel-to-user call (REQUEST's errno, or the value

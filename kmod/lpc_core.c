@@ -471,35 +471,39 @@ static void lpc_requeue(struct lpc_dev *dev, struct lpc_req *req)
 	wake_up(&dev->waitq);
 }
 
-static long lpc_ioc_poll(struct lpc_session *s, struct file *file,
-			 struct lpc_msg __user *um)
+/* A fresh POLL header for the daemon, with the inputs it gave written back. */
+static void lpc_keep_inputs(struct lpc_msg *out, const struct lpc_msg *in)
 {
-	struct lpc_dev *dev = s->dev;
-	struct lpc_msg in, out;
+	memset(out, 0, sizeof(*out));
+	out->args = in->args;
+	out->args_cap = in->args_cap;
+	out->result = in->result;
+	out->timeout_ms = in->timeout_ms;
+}
+
+/*
+ * POLL's work, for the checked @in: hand the next request to the daemon,
+ * writing its header to @um with the inputs (@args, @args_cap, @result,
+ * @timeout_ms) unchanged, so that a thread can reuse the struct as it is.
+ */
+static long lpc_next(struct lpc_dev *dev, struct file *file,
+		     const struct lpc_msg *in, struct lpc_msg __user *um)
+{
+	struct lpc_msg out;
 	struct lpc_req *req;
 	long left;
-	int err;
 
-	if (copy_from_user(&in, um, sizeof(in)))
-		return -EFAULT;
-	err = lpc_check_msg(&in, false);
-	if (err)
-		return err;
-
-	left = lpc_timeout_jiffies(in.timeout_ms);
+	left = lpc_timeout_jiffies(in->timeout_ms);
 	for (;;) {
 		spin_lock(&dev->lock);
 		req = list_first_entry_or_null(&dev->pending, struct lpc_req,
 					       entry);
-		if (req && req->len > in.args_cap) {
+		if (req && req->len > in->args_cap) {
 			u32 need = req->len;
 
 			spin_unlock(&dev->lock);
-			memset(&out, 0, sizeof(out));
-			out.args = in.args;
-			out.args_cap = in.args_cap;
+			lpc_keep_inputs(&out, in);
 			out.args_len = need;
-			out.timeout_ms = in.timeout_ms;
 			if (copy_to_user(um, &out, sizeof(out)))
 				return -EFAULT;
 			return -EMSGSIZE;
@@ -522,16 +526,13 @@ static long lpc_ioc_poll(struct lpc_session *s, struct file *file,
 			continue;
 		}
 
-		memset(&out, 0, sizeof(out));
+		lpc_keep_inputs(&out, in);
 		out.id = req->id;
-		out.args = in.args;
-		out.args_cap = in.args_cap;
 		out.args_len = req->len;
 		out.result_cap = req->rcap;
-		out.timeout_ms = in.timeout_ms;
 		out.depth = req->depth;
 		memcpy(out.proc, req->proc, sizeof(out.proc));
-		if ((req->len && copy_to_user(u64_to_user_ptr(in.args), req->buf,
+		if ((req->len && copy_to_user(u64_to_user_ptr(in->args), req->buf,
 					      req->len))) {
 			lpc_requeue(dev, req);
 			return -EFAULT;
@@ -557,32 +558,40 @@ static long lpc_ioc_poll(struct lpc_session *s, struct file *file,
 	}
 }
 
-static long lpc_ioc_response(struct lpc_session *s, struct lpc_msg __user *um)
+static long lpc_ioc_poll(struct lpc_session *s, struct file *file,
+			 struct lpc_msg __user *um)
 {
-	struct lpc_dev *dev = s->dev;
-	struct lpc_req *req;
-	struct lpc_msg m;
-	int err = 0;
+	struct lpc_msg in;
+	int err;
 
-	if (copy_from_user(&m, um, sizeof(m)))
+	if (copy_from_user(&in, um, sizeof(in)))
 		return -EFAULT;
-	err = lpc_check_msg(&m, false);
+	err = lpc_check_msg(&in, false);
 	if (err)
 		return err;
-	if (m.status > 0 || m.status < -MAX_ERRNO)
+	return lpc_next(s->dev, file, &in, um);
+}
+
+/* RESPONSE's work, for the checked @m: complete request @m->id. */
+static int lpc_answer(struct lpc_dev *dev, const struct lpc_msg *m)
+{
+	struct lpc_req *req;
+	int err = 0;
+
+	if (m->status > 0 || m->status < -MAX_ERRNO)
 		return -EINVAL;
 
 	spin_lock(&dev->lock);
-	if (m.generation != dev->generation) {
+	if (m->generation != dev->generation) {
 		spin_unlock(&dev->lock);
 		return -ESTALE;
 	}
-	req = lpc_find_sent(dev, m.id);
+	req = lpc_find_sent(dev, m->id);
 	if (!req) {
 		spin_unlock(&dev->lock);
 		return -ENOENT;
 	}
-	if (m.result_len > req->rcap) {
+	if (m->result_len > req->rcap) {
 		spin_unlock(&dev->lock);
 		return -EINVAL;
 	}
@@ -590,14 +599,14 @@ static long lpc_ioc_response(struct lpc_session *s, struct lpc_msg __user *um)
 	req->state = LPC_REQ_ANSWERING;	/* the table's reference is ours */
 	spin_unlock(&dev->lock);
 
-	if (m.result_len && copy_from_user(req->result,
-					   u64_to_user_ptr(m.result),
-					   m.result_len)) {
+	if (m->result_len && copy_from_user(req->result,
+					    u64_to_user_ptr(m->result),
+					    m->result_len)) {
 		req->error = -EFAULT;
 		err = -EFAULT;
 	} else {
-		req->status = m.status;
-		req->rlen = m.result_len;
+		req->status = m->status;
+		req->rlen = m->result_len;
 	}
 
 	spin_lock(&dev->lock);
@@ -606,6 +615,46 @@ static long lpc_ioc_response(struct lpc_session *s, struct lpc_msg __user *um)
 	complete(&req->done);
 	lpc_req_put(req);
 	return err;
+}
+
+static long lpc_ioc_response(struct lpc_session *s, struct lpc_msg __user *um)
+{
+	struct lpc_msg m;
+	int err;
+
+	if (copy_from_user(&m, um, sizeof(m)))
+		return -EFAULT;
+	err = lpc_check_msg(&m, false);
+	if (err)
+		return err;
+	return lpc_answer(s->dev, &m);
+}
+
+/*
+ * RESPONSE_POLL: RESPONSE of @id (none if 0), then POLL into the same
+ * struct: one system call per request for a thread that goes on serving.
+ * An answer refused stops it before polling.  Once the answer is in, a
+ * signal ends the wait with EINTR rather than a restart, which would send
+ * the answer again.
+ */
+static long lpc_ioc_response_poll(struct lpc_session *s, struct file *file,
+				  struct lpc_msg __user *um)
+{
+	struct lpc_msg m;
+	long err;
+
+	if (copy_from_user(&m, um, sizeof(m)))
+		return -EFAULT;
+	err = lpc_check_msg(&m, false);
+	if (err)
+		return err;
+	if (m.id) {
+		err = lpc_answer(s->dev, &m);
+		if (err)
+			return err;
+	}
+	err = lpc_next(s->dev, file, &m, um);
+	return m.id && err == -ERESTARTSYS ? -EINTR : err;
 }
 
 static long lpc_ioc_exec(struct lpc_session *s, struct lpc_msg __user *um)
@@ -818,6 +867,7 @@ static long lpc_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return lpc_ioc_request(s, uarg);
 	case LPC_IOC_POLL:
 	case LPC_IOC_RESPONSE:
+	case LPC_IOC_RESPONSE_POLL:
 	case LPC_IOC_EXEC:
 	case LPC_IOC_LOCK:
 	case LPC_IOC_UNLOCK:
@@ -835,6 +885,8 @@ static long lpc_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return lpc_ioc_poll(s, file, uarg);
 	case LPC_IOC_RESPONSE:
 		return lpc_ioc_response(s, uarg);
+	case LPC_IOC_RESPONSE_POLL:
+		return lpc_ioc_response_poll(s, file, uarg);
 	case LPC_IOC_EXEC:
 		return lpc_ioc_exec(s, uarg);
 	case LPC_IOC_LOCK:

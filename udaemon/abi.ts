@@ -7,7 +7,7 @@
  */
 import koffi from 'koffi';
 
-export const LPC_ABI_VERSION = 1;
+export const LPC_ABI_VERSION = 2;
 export const LPC_NAME_MAX = 64;
 export const LPC_PLAN_HASH_LEN = 32;
 export const LPC_ARGS_MAX = 65536;
@@ -92,6 +92,7 @@ export const IOC = {
   UNLOCK: iow(0x06, SYNC_SIZE),
   UP: iow(0x07, SYNC_SIZE),
   DOWN: iow(0x08, SYNC_SIZE),
+  RESPONSE_POLL: iowr(0x09, MSG_SIZE),
 } as const;
 
 /** Linux errno values the runtime produces or reacts to by name. */

@@ -11,9 +11,10 @@ import koffi from 'koffi';
 import { ATTACH, ATTACH_SIZE, ERRNO, IOC, LPC_ABI_VERSION, LPC_NAME_MAX, LPC_PLAN_HASH_LEN, MSG, MSG_SIZE, SYNC, SYNC_SIZE } from './abi.js';
 
 const libc = koffi.load(null);
-// Declared non-variadic with one pointer argument: on x86-64 the variadic
-// and fixed calling conventions agree for integer and pointer arguments.
-const ioctlFn = libc.func('int ioctl(int fd, unsigned long request, void *arg)');
+// Declared non-variadic, the pointer passed as its address: on x86-64 the
+// variadic and fixed calling conventions agree for integer and pointer
+// arguments, and koffi converts a number faster than a pointer object.
+const ioctlFn = libc.func('ioctl', 'int', ['int', 'unsigned long', 'uintptr_t']) as (fd: number, request: number, arg: number) => number;
 const exitFn = libc.func('void _exit(int status)');
 
 /** An ioctl failure with the errno the kernel returned. */
@@ -34,12 +35,15 @@ export class IoctlError extends Error {
 export class NativeBuffer {
   readonly ptr: unknown;
   readonly address: bigint;
+  /** The address as a number (exact: user addresses are below 2^47). */
+  readonly at: number;
   readonly bytes: Uint8Array;
   readonly view: DataView;
 
   constructor(readonly size: number) {
     this.ptr = koffi.alloc('uint8_t', Math.max(size, 1));
     this.address = koffi.address(this.ptr);
+    this.at = Number(this.address);
     const ab = koffi.view(this.ptr, Math.max(size, 1));
     this.bytes = new Uint8Array(ab, 0, size);
     this.view = new DataView(ab);
@@ -52,7 +56,7 @@ export class NativeBuffer {
 
 /** Calls ioctl; returns its value or throws IoctlError with errno. */
 export function ioctl(fd: number, request: number, arg: NativeBuffer, op: string): number {
-  const r = ioctlFn(fd, request, arg.ptr) as number;
+  const r = ioctlFn(fd, request, arg.at);
   if (r < 0) throw new IoctlError(op, koffi.errno());
   return r;
 }
@@ -105,49 +109,65 @@ export class Channel {
   readonly sync = new NativeBuffer(SYNC_SIZE);
   readonly args: NativeBuffer;
   readonly result: NativeBuffer;
-  /** POLL's lpc_msg: the last polled request's header (its arguments are in this.args). */
+  /**
+   * POLL's lpc_msg: the last polled request's header (its arguments are in
+   * this.args), answered in place by RESPONSE_POLL, which writes the next
+   * request's header over it and leaves the inputs (buffers, timeout) as
+   * they are.
+   */
   readonly polled = new NativeBuffer(MSG_SIZE);
   /** The polled request's NUL-padded procedure name, a view into this.polled. */
   readonly polledName: Uint8Array;
-  /** RESPONSE's lpc_msg, separate so that answering never disturbs a polled header. */
+  /** RESPONSE's lpc_msg, for an answer that does not poll (the thread goes on to other work). */
   private readonly answer = new NativeBuffer(MSG_SIZE);
 
   constructor(
     readonly fd: number,
     capacity: number,
+    pollTimeoutMs = 0,
   ) {
     this.args = new NativeBuffer(capacity);
     this.result = new NativeBuffer(capacity);
-    this.polled.view.setBigUint64(MSG.args, this.args.address, true);
-    this.polled.view.setUint32(MSG.args_cap, this.args.size, true);
+    const v = this.polled.view;
+    v.setBigUint64(MSG.args, this.args.address, true);
+    v.setUint32(MSG.args_cap, this.args.size, true);
+    v.setBigUint64(MSG.result, this.result.address, true);
+    v.setUint32(MSG.timeout_ms, pollTimeoutMs, true);
     this.polledName = this.polled.bytes.subarray(MSG.proc, MSG.proc + LPC_NAME_MAX);
     this.answer.view.setBigUint64(MSG.result, this.result.address, true);
   }
 
   /**
-   * LPC_IOC_POLL into this.args; false on timeout (so the caller can check for
-   * shutdown). The request stays in this.polled until the next poll.
+   * LPC_IOC_RESPONSE_POLL: answers the request in this.polled with status
+   * and resultLen bytes of this.result (or nothing if answer is false), then
+   * polls into this.polled and this.args. Returns 0 with a request, else
+   * the errno of an answer refused (ENOENT: its caller gave up; ESTALE: an
+   * older session's request; nothing was polled) or of a poll without a
+   * request (ETIMEDOUT, EINTR; the answer was delivered). Throws on any
+   * other error.
    */
-  poll(timeoutMs: number): boolean {
+  respondPoll(answer: boolean, status: number, resultLen: number): number {
     const v = this.polled.view;
-    // The kernel writes back the inputs unchanged, so only the timeout is set per call.
-    v.setUint32(MSG.timeout_ms, timeoutMs, true);
-    try {
-      ioctl(this.fd, IOC.POLL, this.polled, 'POLL');
-    } catch (e) {
-      if (e instanceof IoctlError && (e.errno === ERRNO.ETIMEDOUT || e.errno === ERRNO.EINTR)) return false;
-      throw e;
+    if (answer) {
+      v.setUint32(MSG.result_len, resultLen, true);
+      v.setInt32(MSG.status, status, true);
+    } else {
+      v.setBigUint64(MSG.id, 0n, true);
     }
-    return true;
+    if (ioctlFn(this.fd, IOC.RESPONSE_POLL, this.polled.at) === 0) return 0;
+    const errno = koffi.errno();
+    if (errno === ERRNO.ETIMEDOUT || errno === ERRNO.EINTR || errno === ERRNO.ENOENT || errno === ERRNO.ESTALE) return errno;
+    throw new IoctlError('RESPONSE_POLL', errno);
   }
 
-  /** LPC_IOC_RESPONSE with resultLen bytes of this.result. */
-  respond(id: bigint, generation: bigint, status: number, resultLen: number): void {
-    const v = this.answer.view;
-    v.setBigUint64(MSG.id, id, true);
-    v.setBigUint64(MSG.generation, generation, true);
-    v.setUint32(MSG.result_len, resultLen, true);
-    v.setInt32(MSG.status, status, true);
+  /** LPC_IOC_RESPONSE to the request in this.polled, with resultLen bytes of this.result. */
+  respond(status: number, resultLen: number): void {
+    const a = this.answer.view;
+    const p = this.polled.view;
+    a.setBigUint64(MSG.id, p.getBigUint64(MSG.id, true), true);
+    a.setBigUint64(MSG.generation, p.getBigUint64(MSG.generation, true), true);
+    a.setUint32(MSG.result_len, resultLen, true);
+    a.setInt32(MSG.status, status, true);
     ioctl(this.fd, IOC.RESPONSE, this.answer, 'RESPONSE');
   }
 

@@ -38,15 +38,21 @@ export class SharedMetrics {
     this.words = new BigInt64Array(sab);
   }
 
+  /** The largest latency this thread has stored, so that the shared maximum is touched only when it may grow. */
+  private maxSeen = -1;
+
   /** One answered call: its latency in ns, and whether it failed. */
   record(latencyNs: bigint, failed: boolean): void {
-    const us = Number(latencyNs / 1000n);
+    const us = Math.floor(Number(latencyNs) / 1000);
     Atomics.add(this.words, SERVED, 1n);
     if (failed) Atomics.add(this.words, ERRORS, 1n);
     Atomics.add(this.words, HIST + bucketOf(us), 1n);
+    if (us <= this.maxSeen) return;
+    this.maxSeen = us;
+    const big = BigInt(us);
     for (;;) {
       const m = Atomics.load(this.words, MAX_US);
-      if (BigInt(us) <= m || Atomics.compareExchange(this.words, MAX_US, m, BigInt(us)) === m) break;
+      if (big <= m || Atomics.compareExchange(this.words, MAX_US, m, big) === m) break;
     }
   }
 

@@ -22,75 +22,95 @@ export function encodeRequest(slot: Uint8Array, ch: Channel, t0: bigint): number
 
 /** Puts a queued request into ch as if ch had polled it; returns when it was polled. */
 export function decodeRequest(slot: Uint8Array, ch: Channel): bigint {
-  const p = ch.polled;
-  const args = p.view.getBigUint64(MSG.args, true);
-  const cap = p.view.getUint32(MSG.args_cap, true);
-  p.bytes.set(slot.subarray(R_MSG, REQUEST_HEADER));
-  p.view.setBigUint64(MSG.args, args, true);
-  p.view.setUint32(MSG.args_cap, cap, true);
+  // The header, but ch's own inputs: its buffers and timeout.
+  const v = ch.polled.view;
+  const args = v.getBigUint64(MSG.args, true);
+  const result = v.getBigUint64(MSG.result, true);
+  const cap = v.getUint32(MSG.args_cap, true);
+  const timeout = v.getUint32(MSG.timeout_ms, true);
+  ch.polled.bytes.set(slot.subarray(R_MSG, REQUEST_HEADER));
+  v.setBigUint64(MSG.args, args, true);
+  v.setBigUint64(MSG.result, result, true);
+  v.setUint32(MSG.args_cap, cap, true);
+  v.setUint32(MSG.timeout_ms, timeout, true);
   ch.args.bytes.set(slot.subarray(REQUEST_HEADER));
   return new DataView(slot.buffer, slot.byteOffset, 8).getBigUint64(R_T0, true);
 }
 
 const STOP = 0;
 const STARTED = 1;
-const WORKERS_AT = 2;
-const PER_WORKER = 2; // busy-since (hrtime ns, 0 when idle), request id
+const FLAGS = 2; // Int32 words: STOP, STARTED
+// Per worker, after the flags: busy-since (hrtime ns, 0 when idle) as a BigInt64, the request
+// id as two Uint32 (low, high), then the procedure's name.
+const SINCE_AT = 8;
+const ID_AT = (workers: number) => SINCE_AT + workers * 8;
+const NAMES_AT = (workers: number) => ID_AT(workers) + workers * 8;
 
 /** Stop flag and per-worker state, shared by the daemon's threads. */
 export class Control {
-  readonly words: BigInt64Array;
+  private readonly flags: Int32Array;
+  private readonly since: BigInt64Array;
+  private readonly ids: Uint32Array;
   readonly names: Uint8Array;
 
   constructor(
     readonly workers: number,
-    readonly sab: SharedArrayBuffer = new SharedArrayBuffer((WORKERS_AT + workers * PER_WORKER) * 8 + workers * LPC_NAME_MAX),
+    readonly sab: SharedArrayBuffer = new SharedArrayBuffer(NAMES_AT(workers) + workers * LPC_NAME_MAX),
   ) {
-    this.words = new BigInt64Array(sab, 0, WORKERS_AT + workers * PER_WORKER);
-    this.names = new Uint8Array(sab, (WORKERS_AT + workers * PER_WORKER) * 8);
+    this.flags = new Int32Array(sab, 0, FLAGS);
+    this.since = new BigInt64Array(sab, SINCE_AT, workers);
+    this.ids = new Uint32Array(sab, ID_AT(workers), 2 * workers);
+    this.names = new Uint8Array(sab, NAMES_AT(workers), workers * LPC_NAME_MAX);
   }
 
   get stopping(): boolean {
-    return Atomics.load(this.words, STOP) !== 0n;
+    return Atomics.load(this.flags, STOP) !== 0;
   }
 
   stop(): void {
-    Atomics.store(this.words, STOP, 1n);
-    Atomics.notify(this.words, STARTED);
+    Atomics.store(this.flags, STOP, 1);
+    Atomics.notify(this.flags, STARTED);
   }
 
   /** The device is attached: the leader may poll. */
   start(): void {
-    Atomics.store(this.words, STARTED, 1n);
-    Atomics.notify(this.words, STARTED);
+    Atomics.store(this.flags, STARTED, 1);
+    Atomics.notify(this.flags, STARTED);
   }
 
   /** Waits for start(); false if stop() came first. */
   waitStarted(): boolean {
-    while (Atomics.load(this.words, STARTED) === 0n) {
+    while (Atomics.load(this.flags, STARTED) === 0) {
       if (this.stopping) return false;
-      Atomics.wait(this.words, STARTED, 0n, 100);
+      Atomics.wait(this.flags, STARTED, 0, 100);
     }
     return !this.stopping;
   }
 
-  /** name: the procedure's NUL-padded name, LPC_NAME_MAX bytes (no encoding on the hot path). */
-  /** since: process.hrtime.bigint() when the procedure started (the caller has it already). */
-  busy(worker: number, id: bigint, name: Uint8Array, since: bigint): void {
-    this.names.set(name.subarray(0, LPC_NAME_MAX), worker * LPC_NAME_MAX);
-    Atomics.store(this.words, WORKERS_AT + worker * PER_WORKER + 1, id);
-    Atomics.store(this.words, WORKERS_AT + worker * PER_WORKER, since);
+  /**
+   * A worker starts a procedure: request id idLow + idHigh * 2^32, since
+   * process.hrtime.bigint() (the caller has it already). name: the
+   * procedure's NUL-padded name, LPC_NAME_MAX bytes (no encoding on the hot
+   * path), or null if it is the one this worker ran last.
+   */
+  busy(worker: number, idLow: number, idHigh: number, name: Uint8Array | null, since: bigint): void {
+    if (name) this.names.set(name, worker * LPC_NAME_MAX);
+    this.ids[2 * worker] = idLow;
+    this.ids[2 * worker + 1] = idHigh;
+    // Publishes the writes above to a reader that sees it.
+    Atomics.store(this.since, worker, since);
   }
 
   idle(worker: number): void {
-    Atomics.store(this.words, WORKERS_AT + worker * PER_WORKER, 0n);
+    Atomics.store(this.since, worker, 0n);
   }
 
   /** What a worker runs: null when idle. */
   state(worker: number): { since: bigint; id: bigint; proc: string } | null {
-    const since = Atomics.load(this.words, WORKERS_AT + worker * PER_WORKER);
+    const since = Atomics.load(this.since, worker);
     if (since === 0n) return null;
-    return { since, id: Atomics.load(this.words, WORKERS_AT + worker * PER_WORKER + 1), proc: getName(this.names, worker * LPC_NAME_MAX) };
+    const id = (BigInt(this.ids[2 * worker + 1]) << 32n) | BigInt(this.ids[2 * worker]);
+    return { since, id, proc: getName(this.names, worker * LPC_NAME_MAX) };
   }
 }
 

@@ -4,16 +4,22 @@
  * itself, never libuv's pool) and serves the request it gets itself, so
  * that nothing stands between POLL and RESPONSE but the procedure. Serving: find the
  * procedure by name, run it (the user half's C library through koffi, or a
- * JS handler), answer with RESPONSE_LPC. Kernel calls made while serving
- * (EXEC, LOCK, ...) are synchronous ioctls on this thread. POLL times out
- * now and then so that a stop is seen; then the threads drain the queue.
+ * JS handler), answer. A thread that goes on leading answers and polls in
+ * one RESPONSE_POLL ioctl, so a busy thread makes one system call and two
+ * koffi calls per request; one that does not answers with RESPONSE_LPC.
+ * Kernel calls made while serving (EXEC, LOCK, ...) are synchronous ioctls
+ * on this thread. POLL times out now and then so that a stop is seen; then
+ * the threads drain the queue.
+ *
+ * The path of a C procedure allocates no string and no promise: the name
+ * is matched as the bytes POLL wrote and passed to the library as they are.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import koffi from 'koffi';
-import { ERRNO, MAX_ERRNO, MSG } from './abi.js';
+import { ERRNO, LPC_NAME_MAX, MAX_ERRNO, MSG } from './abi.js';
 import { decodeParams, encodeReturn, type Handler, type HandlerCall, type HandlerResult, type KernelCalls } from './handler.js';
-import { Channel, IoctlError, NativeBuffer } from './ioctl.js';
+import { Channel, getName, IoctlError, NativeBuffer } from './ioctl.js';
 import { loadManifest, type Procedure } from './manifest.js';
 import { SharedMetrics } from './metrics.js';
 import { SlotQueue } from './queue.js';
@@ -32,17 +38,18 @@ export interface WorkerData {
   metrics: SharedArrayBuffer;
 }
 
-type Entry = { proc: Procedure; handler?: Handler };
+/** A procedure, with its name as POLL writes it (NUL-padded), as 32-bit words. */
+type Entry = { proc: Procedure; handler?: Handler; words: Uint32Array };
 
 const d = workerData as WorkerData;
 const queue = new SlotQueue(d.queue);
 const control = new Control(d.workers, d.control);
 const baton = new Baton(Math.min(LEADERS, d.workers), d.baton);
 const metrics = new SharedMetrics(d.metrics);
-const ch = new Channel(d.fd, d.maxArgs);
+const ch = new Channel(d.fd, d.maxArgs, d.pollTimeoutMs);
 const manifest = loadManifest(d.manifest);
 const polled = ch.polled.view;
-const nameBuf = Buffer.from(ch.polledName.buffer, ch.polledName.byteOffset, ch.polledName.length);
+const polledWords = new Uint32Array(ch.polledName.buffer, ch.polledName.byteOffset, LPC_NAME_MAX / 4);
 
 /** The procedure table, by name. */
 const table = new Map<string, Entry>();
@@ -54,22 +61,43 @@ for (const proc of manifest.procedures) {
     if (typeof fn !== 'function') throw new Error(`${proc.handler}: exports no function "${proc.name}" and no default function`);
     handler = fn as Handler;
   }
-  table.set(proc.name, { proc, handler });
+  const padded = new Uint8Array(LPC_NAME_MAX);
+  padded.set(new TextEncoder().encode(proc.name).subarray(0, LPC_NAME_MAX));
+  table.set(proc.name, { proc, handler, words: new Uint32Array(padded.buffer) });
 }
+const entries = [...table.values()];
 
 // One library handle per thread (dlopen shares the one copy in the process).
-let cDispatch: ((...a: unknown[]) => number) | undefined;
+type Dispatch = (proc: number, args: number, argsLen: number, result: number, resultCap: number, resultLen: number, requestId: number | bigint) => number;
+let cDispatch: Dispatch | undefined;
 const resultLen = new NativeBuffer(4);
 if (manifest.library && manifest.procedures.some((p) => !p.handler)) {
   const lib = koffi.load(manifest.library);
-  // The name goes as the bytes POLL wrote (NUL-padded): no string conversion per call.
-  cDispatch = lib.func(
-    'int lpc_user_dispatch(const uint8_t *proc, const void *args, unsigned int args_len, void *result, unsigned int result_cap, void *result_len, unsigned long long request_id)',
-  );
+  // int lpc_user_dispatch(const char *proc, const void *args, unsigned int args_len, void *result,
+  //                       unsigned int result_cap, unsigned int *result_len, unsigned long long request_id),
+  // its pointers passed as addresses (the same registers on x86-64, and cheaper for koffi). The
+  // name goes as the bytes POLL wrote: no string conversion per call.
+  cDispatch = lib.func('lpc_user_dispatch', 'int', ['uintptr_t', 'uintptr_t', 'unsigned int', 'uintptr_t', 'unsigned int', 'uintptr_t', 'unsigned long long']) as Dispatch;
+}
+const nameAt = ch.polled.at + MSG.proc;
+
+/** The entry of the procedure named in ch.polled, if the manifest has one. */
+let lastEntry: Entry | undefined;
+/** The entry this worker last told Control it runs, whose name Control has. */
+let busyEntry: Entry | undefined;
+function findEntry(): Entry | undefined {
+  if (lastEntry && sameName(lastEntry.words)) return lastEntry;
+  for (const e of entries) if (sameName(e.words)) return (lastEntry = e);
+  // Bytes after the NUL need not be zero: compare as a string.
+  return table.get(polledProc());
 }
 
-/** The request being served is always the one in ch.polled and ch.args. */
-const id = () => polled.getBigUint64(MSG.id, true);
+function sameName(words: Uint32Array): boolean {
+  for (let i = 0; i < words.length; i++) if (words[i] !== polledWords[i]) return false;
+  return true;
+}
+
+const polledProc = () => getName(ch.polledName, 0);
 
 function kernelFor(reqId: bigint): KernelCalls {
   return {
@@ -81,11 +109,14 @@ function kernelFor(reqId: bigint): KernelCalls {
   };
 }
 
-// Set by each serve: the outcome, without an object per call.
+// The outcome of the request being served (the one in ch.polled), without an object per call.
 let status = 0;
 let outLen = 0;
+let cap = 0;
+let t0 = 0n;
+let latencyNs = 0n;
 
-function finishJs(e: Entry, r: HandlerResult, cap: number): void {
+function finishJs(e: Entry, r: HandlerResult): void {
   const out = ch.result.bytes.subarray(0, cap);
   status = 0;
   outLen = 0;
@@ -106,15 +137,14 @@ function finishJs(e: Entry, r: HandlerResult, cap: number): void {
   outLen = bytes.length;
 }
 
-async function runJs(e: Entry, name: string, argsLen: number, cap: number): Promise<void> {
+async function runJs(e: Entry, argsLen: number, reqId: bigint): Promise<void> {
   status = -ERRNO.EINVAL;
   outLen = 0;
   if (argsLen < e.proc.argsSize) return;
-  const reqId = id();
   // A copy: the handler's kernel calls reuse ch.args.
   const args = ch.args.bytes.slice(0, argsLen);
   const call: HandlerCall = {
-    proc: name,
+    proc: e.proc.name,
     id: reqId,
     depth: polled.getUint32(MSG.depth, true),
     args,
@@ -125,7 +155,7 @@ async function runJs(e: Entry, name: string, argsLen: number, cap: number): Prom
   try {
     let r = e.handler!(call);
     if (r instanceof Promise) r = await r;
-    finishJs(e, r, cap);
+    finishJs(e, r);
   } catch (err) {
     // A failed kernel call is the procedure's error, as in the C stubs.
     if (!(err instanceof IoctlError)) throw err;
@@ -134,55 +164,81 @@ async function runJs(e: Entry, name: string, argsLen: number, cap: number): Prom
   }
 }
 
-/** Serves the request in ch.polled/ch.args and answers it; t0 is when it was polled. */
-async function serve(t0: bigint, queued: boolean): Promise<void> {
-  const reqId = id();
-  const generation = polled.getBigUint64(MSG.generation, true);
+/**
+ * Runs the request in ch.polled/ch.args, polled at t0: sets status and
+ * outLen. Returns a promise only for a JS handler. since: when the
+ * procedure started, for the watchdog.
+ */
+function serve(since: bigint): Promise<void> | undefined {
+  const idLow = polled.getUint32(MSG.id, true);
+  const idHigh = polled.getUint32(MSG.id + 4, true);
   const argsLen = polled.getUint32(MSG.args_len, true);
-  const cap = Math.min(polled.getUint32(MSG.result_cap, true), ch.result.size);
-  // The watchdog times the procedure, not the wait in the queue.
-  control.busy(d.index, reqId, ch.polledName, queued ? process.hrtime.bigint() : t0);
-  const end = nameBuf.indexOf(0);
-  const name = nameBuf.toString('utf8', 0, end < 0 ? nameBuf.length : end);
-  const e = table.get(name);
+  cap = Math.min(polled.getUint32(MSG.result_cap, true), ch.result.size);
+  const e = findEntry();
+  control.busy(d.index, idLow, idHigh, e && e === busyEntry ? null : ch.polledName, since);
+  busyEntry = e;
   if (!e) {
     status = -ERRNO.ENOENT;
     outLen = 0;
   } else if (e.handler) {
-    await runJs(e, name, argsLen, cap);
+    return runJs(e, argsLen, polled.getBigUint64(MSG.id, true));
   } else {
     resultLen.view.setUint32(0, 0, true);
-    status = cDispatch!(ch.polledName, ch.args.ptr, argsLen, ch.result.ptr, cap, resultLen.ptr, reqId);
+    // The id as a number while that is exact (below 2^53), a bigint beyond.
+    const reqId = idHigh < 0x200000 ? idLow + idHigh * 2 ** 32 : polled.getBigUint64(MSG.id, true);
+    status = cDispatch!(nameAt, ch.args.at, argsLen, ch.result.at, cap, resultLen.at, reqId);
     outLen = resultLen.view.getUint32(0, true);
   }
+  return undefined;
+}
+
+/** Checks the outcome before it goes to the kernel; the procedure is over. */
+function finish(): void {
   if (!Number.isInteger(status) || status > 0 || status < -MAX_ERRNO || outLen > cap) {
-    console.error(`udaemon: procedure ${name} returned status ${status} with ${outLen} result bytes (capacity ${cap}); answering -EPROTO`);
+    console.error(`udaemon: procedure ${polledProc()} returned status ${status} with ${outLen} result bytes (capacity ${cap}); answering -EPROTO`);
     status = -ERRNO.EPROTO;
   }
   if (status < 0) outLen = 0;
-  try {
-    ch.respond(reqId, generation, status, outLen);
-    metrics.record(process.hrtime.bigint() - t0, status < 0);
-  } catch (err) {
-    // ENOENT: the caller gave up (timeout, signal); ESTALE: an older session's request.
-    if (!(err instanceof IoctlError) || (err.errno !== ERRNO.ENOENT && err.errno !== ERRNO.ESTALE)) throw err;
-    metrics.recordError();
-  }
   control.idle(d.index);
+  latencyNs = process.hrtime.bigint() - t0;
+}
+
+/** Counts an answer: taken by the kernel, or refused (ENOENT: the caller gave up; ESTALE: an older session's request). */
+function counted(refused: boolean): void {
+  if (refused) metrics.recordError();
+  else metrics.record(latencyNs, status < 0);
+}
+
+/** Answers the request in ch.polled without polling. */
+function respond(): void {
+  try {
+    ch.respond(status, outLen);
+    counted(false);
+  } catch (err) {
+    if (!(err instanceof IoctlError) || (err.errno !== ERRNO.ENOENT && err.errno !== ERRNO.ESTALE)) throw err;
+    counted(true);
+  }
 }
 
 /**
- * Polls until a request arrives that this thread serves itself: returns its
- * t0, or null once stopping. The last leader keeps polling (queueing
+ * Leads: answers the served request in ch.polled if `answer`, and polls
+ * until a request arrives that this thread serves itself: returns true, its
+ * t0 set, or false once stopping. The last leader keeps polling (queueing
  * top-level requests) while no follower is idle.
  */
-function lead(): bigint | null {
+function lead(answer: boolean): boolean {
   for (;;) {
-    if (control.stopping) return null;
-    if (!ch.poll(d.pollTimeoutMs)) continue;
-    const t0 = process.hrtime.bigint();
-    if (baton.polling > 1 || baton.followers > 0 || polled.getUint32(MSG.depth, true) > 0) return t0;
-    if (!queue.push((slot) => encodeRequest(slot, ch, t0), 0)) return t0; // full: serve it here
+    if (control.stopping) {
+      if (answer) respond();
+      return false;
+    }
+    const r = ch.respondPoll(answer, status, outLen);
+    if (answer) counted(r === ERRNO.ENOENT || r === ERRNO.ESTALE);
+    answer = false;
+    if (r !== 0) continue;
+    t0 = process.hrtime.bigint();
+    if (baton.polling > 1 || baton.followers > 0 || polled.getUint32(MSG.depth, true) > 0) return true;
+    if (!queue.push((slot) => encodeRequest(slot, ch, t0), 0)) return true; // full: serve it here
   }
 }
 
@@ -193,20 +249,39 @@ for (;;) {
   const seen = baton.signal;
   // Queued requests first: they have waited longest.
   if (queue.length > 0) {
-    const t0 = queue.pop((slot) => decodeRequest(slot, ch), 0);
-    if (t0 !== undefined) {
+    const queued = queue.pop((slot) => decodeRequest(slot, ch), 0);
+    if (queued !== undefined) {
       baton.follower(-1);
-      await serve(t0, true);
+      t0 = queued;
+      // The watchdog times the procedure, not the wait in the queue.
+      const p = serve(process.hrtime.bigint());
+      if (p) await p;
+      finish();
+      respond();
       baton.follower(1);
       continue;
     }
   }
   if (!control.stopping && baton.tryLead()) {
     baton.follower(-1);
-    const t0 = lead();
-    baton.release();
-    if (t0 === null) baton.wake(d.workers); // so that the others see the stop
-    else await serve(t0, false);
+    let answer = false;
+    for (;;) {
+      const got = lead(answer);
+      baton.release();
+      if (!got) {
+        baton.wake(d.workers); // so that the others see the stop
+        break;
+      }
+      const p = serve(t0);
+      if (p) await p;
+      finish();
+      // Go on leading, answering and polling in one call, unless queued work or a stop comes first.
+      if (queue.length > 0 || control.stopping || !baton.tryLead()) {
+        respond();
+        break;
+      }
+      answer = true;
+    }
     baton.follower(1);
     continue;
   }

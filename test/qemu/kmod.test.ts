@@ -104,6 +104,7 @@ describe('the LPC core in a guest kernel', () => {
       'nobody cannot attach even with an open fd',
       'a second daemon cannot attach -> EBUSY',
       'POLL before attach -> EPERM',
+      'RESPONSE_POLL before attach -> EPERM',
       'EXEC before attach -> EPERM',
       'LOCK before attach -> EPERM',
       'attach with another plan hash -> EPROTO',
@@ -136,6 +137,37 @@ describe('the LPC core in a guest kernel', () => {
     ]);
   });
 
+  it('RESPONSE_POLL answers and polls in one call, refusing a bad answer before polling', () => {
+    expectPassed([
+      'RESPONSE_POLL with id 0 only polls, nothing queued -> ETIMEDOUT',
+      'RESPONSE_POLL with id 0 gets the queued request',
+      'RESPONSE_POLL reports the request and writes the inputs back',
+      'RESPONSE_POLL with an old generation -> ESTALE',
+      'RESPONSE_POLL to an unknown id -> ENOENT',
+      'RESPONSE_POLL longer than the caller\'s capacity -> EINVAL',
+      'RESPONSE_POLL with a positive status -> EINVAL',
+      'RESPONSE_POLL with reserved field set -> EINVAL',
+      'RESPONSE_POLL with bad struct pointer -> EFAULT',
+      'RESPONSE_POLL answers and polls',
+      'the caller gets the answer RESPONSE_POLL sent',
+      'a refused answer polls nothing, the next request was still queued',
+      'a second RESPONSE_POLL answer to the same id -> ENOENT',
+      'RESPONSE_POLL answers, then its poll times out -> ETIMEDOUT',
+      'the answer went before the poll timed out',
+      'a signal after the answer ends RESPONSE_POLL with EINTR, even with SA_RESTART',
+      'an interrupted RESPONSE_POLL is not restarted',
+      'the answer went before the signal',
+      'RESPONSE_POLL with a too small buffer answers, then -> EMSGSIZE',
+      'RESPONSE_POLL\'s EMSGSIZE reports the size needed',
+      'the answer went before EMSGSIZE',
+      'the request stays queued after EMSGSIZE',
+      'RESPONSE_POLL with bad result pointer -> EFAULT',
+      'its caller then fails with EFAULT',
+      'a caller RESPONSE_POLL did not answer in time gets ETIMEDOUT',
+      'a late RESPONSE_POLL answer is refused with ENOENT',
+    ]);
+  });
+
   it('a call with no daemon fails after the timeout, or at once if configured', () => {
     expectPassed([
       'call with no daemon fails with ETIMEDOUT',
@@ -155,7 +187,7 @@ describe('the LPC core in a guest kernel', () => {
     ]);
   });
 
-  it('the C daemon serves round trips, nested calls, and refuses too deep nesting', () => {
+  it('the C daemon (answering with RESPONSE_POLL) serves round trips, nested calls, and refuses too deep nesting', () => {
     expectPassed([
       'the daemon answers',
       'mul at depth 1',

@@ -3,7 +3,7 @@
  * every size, field offset and ioctl number, so the two cannot drift.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -82,6 +82,14 @@ describe('lpc_abi.h mirror', () => {
 
   it('computes the ioctl numbers the header defines', () => {
     for (const i of ioctls) expect([i, abi.IOC[i as keyof typeof abi.IOC]]).toEqual([i, c.get(`ioctl ${i}`)]);
+  });
+
+  it('mirrors every ioctl of the header', () => {
+    // An ioctl added to the C header and not mirrored would otherwise go unnoticed.
+    const header = readFileSync(path.join(repoRoot, 'kmod/lpc_abi.h'), 'utf8');
+    const defined = [...header.matchAll(/^#define\s+LPC_IOC_(\w+)\s+_IO/gm)].map((m) => m[1]);
+    expect(defined).toContain('RESPONSE_POLL');
+    expect([...ioctls].sort()).toEqual(defined.sort());
   });
 
   it('covers every field of the header\'s structs', () => {

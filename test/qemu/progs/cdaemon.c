@@ -2,9 +2,9 @@
 /*
  * cdaemon - the smallest useful daemon for an LPC device, in plain C: the
  * floor the TypeScript daemon is measured against.  Each of N threads loops
- * POLL -> run the procedure -> RESPONSE, so nested calls (a procedure that
- * EXECs a kernel function which calls back into user space) are served by
- * another thread.
+ * run the procedure -> RESPONSE_POLL (answer it and poll the next), so
+ * nested calls (a procedure that EXECs a kernel function which calls back
+ * into user space) are served by another thread.
  *
  * usage: cdaemon [-n threads] [-p plan-hash-hex] [-l library.so] /dev/<name>_lpc
  * Prints "attached generation N" once attached.  The procedures are those
@@ -178,44 +178,48 @@ static int dispatch(struct call *c)
 	return -ENOSYS;
 }
 
+/*
+ * Answers and polls in one RESPONSE_POLL per request, the protocol's
+ * shortest path (the first call answers nothing: id 0).
+ */
 static void *worker(void *unused)
 {
 	void *args = malloc(LPC_ARGS_MAX);
 	void *result = malloc(LPC_ARGS_MAX);
+	struct lpc_msg m = { 0 };
 
 	(void)unused;
 	if (!args || !result) {
 		perror("cdaemon: malloc");
 		exit(1);
 	}
+	m.args = (uintptr_t)args;
+	m.args_cap = LPC_ARGS_MAX;
+	m.result = (uintptr_t)result;
 	for (;;) {
-		struct lpc_msg m = { 0 }, r = { 0 };
 		struct call c = { &m, args, result, 0 };
 
-		m.args = (uintptr_t)args;
-		m.args_cap = LPC_ARGS_MAX;
-		if (ioctl(dev_fd, LPC_IOC_POLL, &m) < 0) {
-			if (errno == EINTR || errno == ETIMEDOUT)
-				continue;
-			perror("cdaemon: POLL");
-			exit(1);
+		if (ioctl(dev_fd, LPC_IOC_RESPONSE_POLL, &m) < 0) {
+			/* ENOENT: the caller gave up meanwhile; nothing to do. */
+			if (errno == EINVAL || errno == ESTALE)
+				perror("cdaemon: RESPONSE_POLL answer");
+			else if (errno != EINTR && errno != ETIMEDOUT && errno != ENOENT) {
+				perror("cdaemon: RESPONSE_POLL");
+				exit(1);
+			}
+			m.id = 0;
+			continue;
 		}
 		if (lib_dispatch) {
 			unsigned int len = 0;
 
-			r.status = lib_dispatch(m.proc, args, m.args_len, result,
+			m.status = lib_dispatch(m.proc, args, m.args_len, result,
 						m.result_cap, &len, m.id);
 			c.result_len = len;
 		} else {
-			r.status = dispatch(&c);
+			m.status = dispatch(&c);
 		}
-		r.id = m.id;
-		r.generation = m.generation;
-		r.result = (uintptr_t)result;
-		r.result_len = r.status < 0 ? 0 : c.result_len;
-		/* ENOENT: the caller gave up meanwhile; nothing to do. */
-		if (ioctl(dev_fd, LPC_IOC_RESPONSE, &r) < 0 && errno != ENOENT)
-			perror("cdaemon: RESPONSE");
+		m.result_len = m.status < 0 ? 0 : c.result_len;
 	}
 	return NULL;
 }

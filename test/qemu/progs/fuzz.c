@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * fuzz - random ioctls on an LPC device: random command numbers (the nine
+ * fuzz - random ioctls on an LPC device: random command numbers (the ten
  * valid ones with garbage structures, their neighbours with wrong sizes or
  * directions, and anything at all), random sizes, bad pointers and random
  * procedure, lock and semaphore names.  The kernel must answer each with a
@@ -131,7 +131,16 @@ static void fill_sync(struct lpc_sync *s)
 static const unsigned long cmds[] = {
 	LPC_IOC_ATTACH, LPC_IOC_POLL, LPC_IOC_RESPONSE, LPC_IOC_EXEC,
 	LPC_IOC_REQUEST, LPC_IOC_LOCK, LPC_IOC_UNLOCK, LPC_IOC_UP, LPC_IOC_DOWN,
+	LPC_IOC_RESPONSE_POLL,
 };
+
+#define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+/* The numbers that take a struct lpc_sync: LOCK, UNLOCK, UP, DOWN. */
+static int is_sync_nr(unsigned int nr)
+{
+	return nr >= _IOC_NR(LPC_IOC_LOCK) && nr <= _IOC_NR(LPC_IOC_DOWN);
+}
 
 static void on_alarm(int sig)
 {
@@ -205,7 +214,7 @@ int main(int argc, char **argv)
 			struct lpc_sync s;
 			unsigned char raw[256];
 		} u;
-		unsigned long cmd = cmds[rnd() % 9];
+		unsigned long cmd = cmds[rnd() % N_CMDS];
 		void *arg = &u;
 		size_t k;
 
@@ -222,7 +231,7 @@ int main(int argc, char **argv)
 		}
 		if (_IOC_TYPE(cmd) == LPC_IOC_MAGIC && _IOC_NR(cmd) == 0 && hash)
 			continue;	/* attached already: keep the session */
-		if (_IOC_SIZE(cmd) == sizeof(struct lpc_sync) || _IOC_NR(cmd) >= 5) {
+		if (_IOC_SIZE(cmd) == sizeof(struct lpc_sync) || is_sync_nr(_IOC_NR(cmd))) {
 			fill_sync(&u.s);
 		} else if (_IOC_SIZE(cmd) == sizeof(struct lpc_attach) || _IOC_NR(cmd) == 0) {
 			for (k = 0; k < sizeof(u.raw); k++)

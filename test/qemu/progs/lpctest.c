@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -240,6 +241,8 @@ static void test_bad_ioctls(void)
 	expect_err("POLL before attach -> EPERM", ioctl(fd, LPC_IOC_POLL, &m), EPERM);
 	expect_err("RESPONSE before attach -> EPERM",
 		   ioctl(fd, LPC_IOC_RESPONSE, &m), EPERM);
+	expect_err("RESPONSE_POLL before attach -> EPERM",
+		   ioctl(fd, LPC_IOC_RESPONSE_POLL, &m), EPERM);
 	expect_err("EXEC before attach -> EPERM",
 		   call_pair(fd, LPC_IOC_EXEC, "add", 1, 2, &r, &m), EPERM);
 	expect_err("LOCK before attach -> EPERM",
@@ -396,10 +399,57 @@ static int child_status(pid_t pid)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* Waits (up to 5 s) until n callers wait for the daemon. */
+static int wait_waiting(int n)
+{
+	int i;
+
+	for (i = 0; i < 250 && read_int(SYSDEV "waiting") != n; i++)
+		usleep(20000);
+	return read_int(SYSDEV "waiting") == n;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* An echo of 100 bytes answered from args through result, as cdaemon's. */
+static void echo_answer(struct lpc_msg *m, const char *args, char *result)
+{
+	memcpy(result, args, 100);
+	m->result_len = 100;
+	m->status = 0;
+}
+
+/*
+ * A caller that gave up: @poll gets its request, it times out, and the
+ * answer @answer then sends is refused.
+ */
+static void check_late_answer(int d, unsigned long poll, unsigned long answer,
+			      const char *timed_out, const char *refused)
+{
+	char args[4096] = { 0 }, result[200] = { 0 };
+	struct lpc_msg m;
+	pid_t child;
+
+	set_param("call_timeout_ms", "500");
+	child = start_child(request_echo, ETIMEDOUT);
+	fill_msg(&m, "", args, 0, result, 0);
+	m.args_cap = sizeof(args);
+	m.timeout_ms = 5000;
+	expect_ok("poll for the late answer", ioctl(d, poll, &m));
+	check(child_status(child) == 0, timed_out, "child did not see ETIMEDOUT");
+	echo_answer(&m, args, result);
+	m.timeout_ms = 100;
+	expect_err(refused, ioctl(d, answer, &m), ENOENT);
+	set_param("call_timeout_ms", "5000");
+}
+
 /* The test program itself is the daemon here, to misbehave on purpose. */
 static void test_poll_response(int d, __u64 gen)
 {
-	char args[4096], result[200];
+	char args[4096];
 	struct lpc_msg m, r;
 	__u64 id;
 	pid_t child;
@@ -467,21 +517,9 @@ static void test_poll_response(int d, __u64 gen)
 	check(child_status(child) == 0, "the caller then fails with EFAULT",
 	      "child did not see EFAULT");
 
-	/* An answer after the caller gave up is dropped. */
-	set_param("call_timeout_ms", "500");
-	child = start_child(request_echo, ETIMEDOUT);
-	fill_msg(&m, "", args, 0, NULL, 0);
-	m.args_cap = sizeof(args);
-	expect_ok("POLL", ioctl(d, LPC_IOC_POLL, &m));
-	check(child_status(child) == 0, "a caller not answered in time gets ETIMEDOUT",
-	      "child did not see ETIMEDOUT");
-	fill_msg(&r, "", NULL, 0, result, 0);
-	r.id = m.id;
-	r.generation = gen;
-	r.result_len = 100;
-	expect_err("a late RESPONSE is refused with ENOENT",
-		   ioctl(d, LPC_IOC_RESPONSE, &r), ENOENT);
-	set_param("call_timeout_ms", "5000");
+	check_late_answer(d, LPC_IOC_POLL, LPC_IOC_RESPONSE,
+			  "a caller not answered in time gets ETIMEDOUT",
+			  "a late RESPONSE is refused with ENOENT");
 
 	/* The operator's escape hatch: the daemon stays, its callers fail. */
 	child = start_child(request_echo, ECONNABORTED);
@@ -499,6 +537,134 @@ static void test_poll_response(int d, __u64 gen)
 	m.timeout_ms = 100;
 	expect_err("an aborted call is no longer queued", ioctl(d, LPC_IOC_POLL, &m),
 		   ETIMEDOUT);
+}
+
+/* RESPONSE_POLL: RESPONSE and POLL in one call, on one struct. */
+static void test_response_poll(int d, __u64 gen)
+{
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	struct itimerval it = { { 0, 0 }, { 0, 200000 } };
+	char args[4096] = { 0 }, result[200] = { 0 };
+	struct lpc_msg m, saved;
+	pid_t first, second;
+	double t;
+	__u64 id;
+
+	fill_msg(&m, "", args, 0, result, 0);
+	m.args_cap = sizeof(args);
+	m.timeout_ms = 100;
+	expect_err("RESPONSE_POLL with id 0 only polls, nothing queued -> ETIMEDOUT",
+		   ioctl(d, LPC_IOC_RESPONSE_POLL, &m), ETIMEDOUT);
+
+	first = start_child(request_echo, 0);
+	m.timeout_ms = 5000;
+	expect_ok("RESPONSE_POLL with id 0 gets the queued request",
+		  ioctl(d, LPC_IOC_RESPONSE_POLL, &m));
+	check(!strcmp(m.proc, "echo") && m.args_len == 100 && m.result_cap == 100 &&
+	      m.generation == gen && m.depth == 1 && args[0] == 'e' &&
+	      m.args == (uintptr_t)args && m.args_cap == sizeof(args) &&
+	      m.result == (uintptr_t)result && m.timeout_ms == 5000,
+	      "RESPONSE_POLL reports the request and writes the inputs back",
+	      "proc %s len %u cap %u depth %u args_cap %u timeout %u",
+	      m.proc, m.args_len, m.result_cap, m.depth, m.args_cap,
+	      m.timeout_ms);
+
+	second = start_child(request_echo, 0);
+	check(wait_waiting(2), "two callers wait, one sent and one queued",
+	      "waiting %d", read_int(SYSDEV "waiting"));
+	echo_answer(&m, args, result);
+	saved = m;
+	m.generation = gen - 1;
+	expect_err("RESPONSE_POLL with an old generation -> ESTALE",
+		   ioctl(d, LPC_IOC_RESPONSE_POLL, &m), ESTALE);
+	m = saved;
+	m.id += 1000;
+	expect_err("RESPONSE_POLL to an unknown id -> ENOENT",
+		   ioctl(d, LPC_IOC_RESPONSE_POLL, &m), ENOENT);
+	m = saved;
+	m.result_len = 101;
+	expect_err("RESPONSE_POLL longer than the caller's capacity -> EINVAL",
+		   ioctl(d, LPC_IOC_RESPONSE_POLL, &m), EINVAL);
+	m = saved;
+	m.status = 1;
+	expect_err("RESPONSE_POLL with a positive status -> EINVAL",
+		   ioctl(d, LPC_IOC_RESPONSE_POLL, &m), EINVAL);
+	m = saved;
+	m.reserved[1] = 1;
+	expect_err("RESPONSE_POLL with reserved field set -> EINVAL",
+		   ioctl(d, LPC_IOC_RESPONSE_POLL, &m), EINVAL);
+	expect_err("RESPONSE_POLL with bad struct pointer -> EFAULT",
+		   ioctl(d, LPC_IOC_RESPONSE_POLL, (void *)BAD_PTR), EFAULT);
+	m = saved;
+	id = m.id;
+	expect_ok("RESPONSE_POLL answers and polls", ioctl(d, LPC_IOC_RESPONSE_POLL, &m));
+	check(child_status(first) == 0, "the caller gets the answer RESPONSE_POLL sent",
+	      "child failed");
+	check(m.id != id && !strcmp(m.proc, "echo") && m.args_len == 100,
+	      "a refused answer polls nothing, the next request was still queued",
+	      "id %llu after %llu, proc %s", (unsigned long long)m.id,
+	      (unsigned long long)id, m.proc);
+	saved = m;
+	m.id = id;
+	expect_err("a second RESPONSE_POLL answer to the same id -> ENOENT",
+		   ioctl(d, LPC_IOC_RESPONSE_POLL, &m), ENOENT);
+
+	/* The answer goes before the poll times out or is interrupted. */
+	m = saved;
+	echo_answer(&m, args, result);
+	m.timeout_ms = 100;
+	expect_err("RESPONSE_POLL answers, then its poll times out -> ETIMEDOUT",
+		   ioctl(d, LPC_IOC_RESPONSE_POLL, &m), ETIMEDOUT);
+	check(child_status(second) == 0, "the answer went before the poll timed out",
+	      "child failed");
+	first = start_child(request_echo, 0);
+	m.id = 0;
+	m.timeout_ms = 5000;
+	expect_ok("RESPONSE_POLL", ioctl(d, LPC_IOC_RESPONSE_POLL, &m));
+	echo_answer(&m, args, result);
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	t = now_ms();
+	expect_err("a signal after the answer ends RESPONSE_POLL with EINTR, even with SA_RESTART",
+		   ioctl(d, LPC_IOC_RESPONSE_POLL, &m), EINTR);
+	t = now_ms() - t;
+	check(t < 2500, "an interrupted RESPONSE_POLL is not restarted",
+	      "took %.0f ms, timeout 5000 ms", t);
+	check(child_status(first) == 0, "the answer went before the signal",
+	      "child failed");
+
+	/* Too small a buffer: answered, then EMSGSIZE; the request stays queued. */
+	first = start_child(request_echo, 0);
+	m.id = 0;
+	expect_ok("RESPONSE_POLL", ioctl(d, LPC_IOC_RESPONSE_POLL, &m));
+	second = start_child(request_echo, EFAULT);
+	check(wait_waiting(2), "two callers wait again", "waiting %d",
+	      read_int(SYSDEV "waiting"));
+	echo_answer(&m, args, result);
+	m.args_cap = 10;
+	expect_err("RESPONSE_POLL with a too small buffer answers, then -> EMSGSIZE",
+		   ioctl(d, LPC_IOC_RESPONSE_POLL, &m), EMSGSIZE);
+	check(m.args_len == 100 && m.result == (uintptr_t)result,
+	      "RESPONSE_POLL's EMSGSIZE reports the size needed", "args_len %u",
+	      m.args_len);
+	check(child_status(first) == 0, "the answer went before EMSGSIZE",
+	      "child failed");
+	m.id = 0;
+	m.args_cap = sizeof(args);
+	expect_ok("the request stays queued after EMSGSIZE",
+		  ioctl(d, LPC_IOC_RESPONSE_POLL, &m));
+
+	/* A bad result pointer fails the answered call, and polls nothing. */
+	m.result = BAD_PTR;
+	m.result_len = 100;
+	m.timeout_ms = 100;
+	expect_err("RESPONSE_POLL with bad result pointer -> EFAULT",
+		   ioctl(d, LPC_IOC_RESPONSE_POLL, &m), EFAULT);
+	check(child_status(second) == 0, "its caller then fails with EFAULT",
+	      "child did not see EFAULT");
+	check_late_answer(d, LPC_IOC_RESPONSE_POLL, LPC_IOC_RESPONSE_POLL,
+			  "a caller RESPONSE_POLL did not answer in time gets ETIMEDOUT",
+			  "a late RESPONSE_POLL answer is refused with ENOENT");
 }
 
 static void test_lock_sem(int d)
@@ -599,6 +765,7 @@ static void test_self_daemon(void)
 	test_on_attach(d, gen);
 	test_exec(d);
 	test_poll_response(d, gen);
+	test_response_poll(d, gen);
 	test_lock_sem(d);
 	close(d);
 	expect_ok("a new daemon attaches after the first closed", attach(d2, &gen2));
