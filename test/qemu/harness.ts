@@ -98,10 +98,12 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 ${insmods}
 O=trans=virtio,version=9p2000.L,msize=262144
-mount -t 9p -o ro,$O hostroot /mnt
+# The host's files are read-only here: the guest may cache them (node re-read its
+# 99 MB binary on every start without it: 4 s, against 0.3 s).
+mount -t 9p -o ro,$O,cache=loose hostroot /mnt
 mount -t 9p -o $O,cache=none job /mnt/tmp
 # The job share hides the host's /tmp: a checkout that lives there comes back as its own share.
-if [ -f /mnt/tmp/.repo-mount ]; then mount -t 9p -o ro,$O repo "/mnt/tmp/$(cat /mnt/tmp/.repo-mount)"; fi
+if [ -f /mnt/tmp/.repo-mount ]; then mount -t 9p -o ro,$O,cache=loose repo "/mnt/tmp/$(cat /mnt/tmp/.repo-mount)"; fi
 mount -t proc proc /mnt/proc
 mount -t sysfs sysfs /mnt/sys
 mount -t devtmpfs devtmpfs /mnt/dev
