@@ -16,7 +16,8 @@
  * JSON metrics file.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { renameSync, writeFileSync, writeSync } from 'node:fs';
+import { readdirSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import os from 'node:os';
 import { EXIT, type DaemonMessage, type DaemonOptions, type SupervisorMessage } from './options.js';
 import { addSnapshots, emptySnapshot, percentile, type MetricsSnapshot } from './metrics.js';
 
@@ -108,6 +109,7 @@ export function supervise(o: SupervisorOptions): Promise<number> {
     const attach = (c: Child) => {
       standby = null;
       active = c;
+      serveAtFullPriority(c.proc.pid!);
       // A child that died before the word arrives is handled by its exit.
       c.proc.send({ type: 'attach' } satisfies SupervisorMessage, () => {});
       prepare();
@@ -128,6 +130,8 @@ export function supervise(o: SupervisorOptions): Promise<number> {
         snapshot: emptySnapshot(),
       };
       standby = c;
+      // Preparing costs seconds of CPU that the attached daemon's calls need more.
+      if (active && process.geteuid?.() === 0) setNice(c.proc.pid!, STANDBY_NICE);
       say(`started daemon pid ${c.proc.pid}${active ? ' as the standby' : ''}`);
       c.proc.on('message', (m: DaemonMessage) => {
         if (m.type === 'metrics') c.snapshot = m.snapshot;
@@ -175,6 +179,7 @@ export function supervise(o: SupervisorOptions): Promise<number> {
         attach(next);
         say(`${who} ${how}; restart ${restarts}: standby pid ${next.proc.pid} attaches, next standby in ${backoff()} ms`);
       } else if (next) {
+        serveAtFullPriority(next.proc.pid!); // nothing serves until it is prepared
         say(`${who} ${how}; restart ${restarts}: standby pid ${next.proc.pid} attaches once prepared`);
       } else {
         say(`${who} ${how}; restart ${restarts} in ${backoff()} ms`);
@@ -204,6 +209,35 @@ export function supervise(o: SupervisorOptions): Promise<number> {
     process.on('SIGINT', onInt);
     prepare();
   });
+}
+
+/**
+ * A standby prepares at this nice value: under load its start would starve
+ * the attached daemon (under emulation, past the watchdog). Set right after
+ * the fork, before the child starts its other threads, which inherit it;
+ * only as root, who can lower it again when the standby takes over.
+ */
+const STANDBY_NICE = 10;
+
+function setNice(tid: number, nice: number): boolean {
+  try {
+    os.setPriority(tid, nice);
+    return true;
+  } catch {
+    return false; // gone already, or no CAP_SYS_NICE to lower it
+  }
+}
+
+/** Back to the supervisor's own priority, every thread of the promoted child. */
+function serveAtFullPriority(pid: number): void {
+  const nice = os.getPriority();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    tids = [String(pid)];
+  }
+  for (const tid of tids) setNice(Number(tid), nice);
 }
 
 function describe(code: number | null): string {

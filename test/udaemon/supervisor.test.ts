@@ -4,7 +4,8 @@
  * one dies; standbys that die are replaced with backoff; SIGTERM, or the
  * supervisor's own death, stops both.
  */
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { i64, pair, useFakeKernel, waitFor, type Running } from './fake-kernel.js';
@@ -68,6 +69,20 @@ describe('supervisor with a standby (fake kernel)', () => {
     d.proc.kill('SIGTERM');
     expect(await d.exited).toBe(0);
     expect(JSON.parse(readFileSync(metrics, 'utf8'))).toMatchObject({ served: 3, restarts: 2 });
+  }, 60_000);
+
+  it.skipIf(process.geteuid?.() !== 0)('prepares the standby at a lower priority and serves at full priority once it takes over', async () => {
+    const d = startDaemon();
+    const first = await running(d);
+    const nice = os.getPriority();
+    expect(os.getPriority(first.daemon)).toBe(nice);
+    expect(os.getPriority(first.standby)).toBe(nice + 10);
+    process.kill(first.daemon, 'SIGKILL');
+    await waitFor(d, new RegExp(`daemon pid ${first.standby} attached`));
+    // every thread of it, the workers too
+    const tids = readdirSync(`/proc/${first.standby}/task`).map(Number);
+    expect(tids.length).toBeGreaterThan(3);
+    expect(tids.map((t) => os.getPriority(t))).toEqual(tids.map(() => nice));
   }, 60_000);
 
   it('replaces a standby that dies, with backoff, and leaves the attached daemon alone', async () => {
