@@ -9,7 +9,7 @@
  *  B. the real supervisor (`split-driver udaemon`, user half
  *     progs/selftest_user.c) serves eight application threads while its
  *     attached daemon is SIGKILLed at random moments 200 times
- *     (SPLIT_DRIVER_TS_KILLS) and 20 times more once its standby was
+ *     (SPLIT_DRIVER_TS_KILLS) and 5 times more once its standby was
  *     prepared, and while user procedures segfault, abort,
  *     spin forever (its watchdog), die holding the kernel lock, or are
  *     killed holding it.
@@ -38,7 +38,7 @@ const C_KILLS = 300;
 const TS_KILLS = Number(process.env.SPLIT_DRIVER_TS_KILLS ?? 200);
 const TS_MAX_DELAY_MS = 3000;
 /** Kills that each wait until the standby is prepared: the common case when crashes are rare. */
-const TS_READY_KILLS = 20;
+const TS_READY_KILLS = 5;
 /** Generous bounds for the guest: a kill cycle takes a few seconds, on a busy host over ten. */
 const GUEST_TIMEOUT_MS = 900_000 + (TS_KILLS + TS_READY_KILLS) * 15_000;
 const FUZZ = { root: 50_000, nobody: 50_000, daemon: 30_000 };
