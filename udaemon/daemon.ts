@@ -106,6 +106,7 @@ process.on('SIGINT', () => shutdown('SIGINT'));
 // Without its supervisor a daemon would not be replaced, and would keep the
 // next supervisor's daemons out (EBUSY): it drains and stops instead.
 process.on('disconnect', () => shutdown('supervisor gone'));
+if (!process.connected) shutdown('supervisor gone'); // gone while this module loaded
 
 // Prepared only once every thread is up: the kernel may call in at once (on_attach).
 await Promise.all(pool.map((w) => new Promise<void>((resolve) => w.once('message', () => resolve()))));
