@@ -124,6 +124,8 @@ insmod ./split.ko || exit 1
 node ${cli} udaemon ./split --workers ${WORKERS} --report-s 0 > ud.log 2>&1 &
 D=$!
 wait_for /dev/sampledrv
+# The supervisor's standby starts once the daemon attached: not during the timing.
+wait_for 'standby pid [0-9]* ready'
 app warm write /dev/sampledrv '!null' ${WARMUP} > /dev/null
 app null_split_ts write /dev/sampledrv '!null' ${NULL_COUNT}
 app fact_user_ts write /dev/sampledrv ${fact} ${FACT_COUNT}
@@ -141,7 +143,7 @@ app null4k_cd request /dev/lpcselftest_lpc nop 4096 ${NULL_COUNT}
 stop $D
 node ${cli} udaemon ./selftest --workers ${WORKERS} --report-s 0 > ud.log 2>&1 &
 D=$!
-wait_for 'attached, generation'
+wait_for 'standby pid [0-9]* ready'
 app warm request /dev/lpcselftest_lpc nop 4096 ${WARMUP} > /dev/null
 app null4k_ts request /dev/lpcselftest_lpc nop 4096 ${NULL_COUNT}
 stop $D

@@ -5,7 +5,7 @@
  * test/udaemon/abi.test.ts compiles the C header and checks every size,
  * offset and ioctl number against this file.
  */
-import koffi from 'koffi';
+import koffi from './koffi.js';
 
 export const LPC_ABI_VERSION = 2;
 export const LPC_NAME_MAX = 64;

@@ -1,21 +1,26 @@
 /**
  * The daemon process (the supervisor's child): reads the manifest, opens the
- * kernel half's device, attaches with the plan hash, starts the worker pool
- * (one of whose threads is always the leader, in POLL), reports metrics to the supervisor, drains on SIGTERM, and
- * exits on any crash of the user half so that the supervisor restarts it.
+ * kernel half's device, starts the worker pool (one of whose threads is
+ * always the leader, in POLL) and then waits, prepared, for the supervisor's
+ * word to attach with the plan hash. The supervisor keeps one such standby
+ * beside the attached daemon, so that after a crash service returns in the
+ * time of one message and one ioctl, not of a Node start (seconds under
+ * emulation). Once attached it reports metrics to the supervisor, drains on
+ * SIGTERM, and exits on any crash of the user half so that the supervisor
+ * replaces it.
  *
- * Run as `node daemon.js '<DaemonOptions as JSON>'`.
+ * Run as `node daemon.js '<DaemonOptions as JSON>'` with an IPC channel.
  */
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import koffi from 'koffi';
+import koffi from './koffi.js';
 import { ERRNO, LPC_ARGS_MAX } from './abi.js';
 import { attach, hardExit, IoctlError } from './ioctl.js';
 import { loadManifest, type Manifest } from './manifest.js';
 import { SharedMetrics } from './metrics.js';
 import { SlotQueue } from './queue.js';
 import { Baton, Control, LEADERS, REQUEST_HEADER } from './shared.js';
-import { EXIT, type DaemonMessage, type DaemonOptions } from './options.js';
+import { EXIT, type DaemonMessage, type DaemonOptions, type SupervisorMessage } from './options.js';
 import type { WorkerData } from './worker.js';
 
 function log(msg: string): void {
@@ -54,6 +59,10 @@ const control = new Control(opts.workers);
 const baton = new Baton(Math.min(LEADERS, opts.workers));
 const metrics = new SharedMetrics();
 let stopping = false;
+let attached = false;
+// Started once attached; a standby has neither.
+let metricsTimer: NodeJS.Timeout | undefined;
+let watchdog: NodeJS.Timeout | undefined;
 
 function thread(file: string, data: WorkerData, name: string): Worker {
   const w = new Worker(new URL(file, import.meta.url), { workerData: data, name });
@@ -74,8 +83,38 @@ for (let i = 0; i < opts.workers; i++) {
     ),
   );
 }
-// Attach only once every thread is up: the kernel may call in at once (on_attach).
+
+function shutdown(why: string): void {
+  if (stopping) return;
+  stopping = true;
+  if (attached) log(`${why}: draining ${queue.length} queued and ${pool.filter((_, i) => control.state(i)).length} running calls`);
+  else log(`${why}: stopping the standby`);
+  control.stop();
+  const exited = (w: Worker) => new Promise<void>((resolve) => w.once('exit', () => resolve()));
+  void Promise.all(pool.map(exited)).then(() => {
+    clearInterval(watchdog);
+    clearInterval(metricsTimer);
+    if (attached) send({ type: 'metrics', snapshot: metrics.snapshot() });
+    closeSync(fd); // detaches: the kernel fails calls still queued for us
+    if (attached) log(`detached from ${manifest.device}`);
+    process.disconnect?.();
+    process.exit(EXIT.OK);
+  });
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
+// Without its supervisor a daemon would not be replaced, and would keep the
+// next supervisor's daemons out (EBUSY): it drains and stops instead.
+process.on('disconnect', () => shutdown('supervisor gone'));
+if (!process.connected) shutdown('supervisor gone'); // gone while this module loaded
+
+// Prepared only once every thread is up: the kernel may call in at once (on_attach).
 await Promise.all(pool.map((w) => new Promise<void>((resolve) => w.once('message', () => resolve()))));
+// Resolved now, so that only ioctls lie between the word and service.
+const userInit = manifest.library && manifest.procedures.some((p) => !p.handler)
+  ? koffi.load(manifest.library).func('int lpc_user_init(int fd)')
+  : undefined;
+await supervisorsWord();
 
 let info: ReturnType<typeof attach>;
 try {
@@ -91,11 +130,11 @@ try {
   const [code, text] = why[e.errno] ?? [EXIT.RETRY, `errno ${e.errno}`];
   die(code, `cannot attach to ${manifest.device}: ${text}`);
 }
+attached = true;
 
 // The library's kernel stubs issue their ioctls on the attached fd.
-if (manifest.library && manifest.procedures.some((p) => !p.handler)) {
-  const init = koffi.load(manifest.library).func('int lpc_user_init(int fd)');
-  const r = init(fd) as number;
+if (userInit) {
+  const r = userInit(fd) as number;
   if (r !== 0) die(EXIT.CRASH, `lpc_user_init in ${manifest.library} failed: ${r}`);
 }
 
@@ -105,7 +144,7 @@ send({ type: 'attached', generation: String(info.generation), pid: process.pid }
 
 // Sent when it changed, so a crash loses at most one period of counts.
 let lastSent = -1;
-const metricsTimer = setInterval(() => {
+metricsTimer = setInterval(() => {
   const s = metrics.snapshot();
   if (s.served + s.errors === lastSent) return;
   lastSent = s.served + s.errors;
@@ -113,7 +152,7 @@ const metricsTimer = setInterval(() => {
 }, opts.metricsMs);
 
 // The watchdog runs on this thread, which never blocks: workers may be stuck in C.
-const watchdog = setInterval(() => {
+watchdog = setInterval(() => {
   const now = process.hrtime.bigint();
   for (let i = 0; i < opts.workers; i++) {
     const s = control.state(i);
@@ -124,24 +163,18 @@ const watchdog = setInterval(() => {
   }
 }, Math.max(10, Math.min(250, Math.floor(opts.watchdogMs / 4))));
 
-function shutdown(signal: string): void {
-  if (stopping) return;
-  stopping = true;
-  log(`${signal}: draining ${queue.length} queued and ${pool.filter((_, i) => control.state(i)).length} running calls`);
-  control.stop();
-  const exited = (w: Worker) => new Promise<void>((resolve) => w.once('exit', () => resolve()));
-  void Promise.all(pool.map(exited)).then(() => {
-    clearInterval(watchdog);
-    clearInterval(metricsTimer);
-    send({ type: 'metrics', snapshot: metrics.snapshot() });
-    closeSync(fd); // detaches: the kernel fails calls still queued for us
-    log(`detached from ${manifest.device}`);
-    process.disconnect?.();
-    process.exit(EXIT.OK);
+/** Says 'ready' and waits for 'attach'. */
+function supervisorsWord(): Promise<void> {
+  return new Promise((resolve) => {
+    const onWord = (m: SupervisorMessage) => {
+      if (m.type !== 'attach' || stopping) return;
+      process.off('message', onWord);
+      resolve();
+    };
+    process.on('message', onWord);
+    send({ type: 'ready' });
   });
 }
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
 
 /** A power of two with room for every worker's request and as many waiting. */
 function queueCapacity(workers: number): number {

@@ -7,7 +7,7 @@
  * the same resolution the user half's C library gets, so one interposed
  * ioctl (a test's fake device) serves both.
  */
-import koffi from 'koffi';
+import koffi from './koffi.js';
 import { ATTACH, ATTACH_SIZE, ERRNO, IOC, LPC_ABI_VERSION, LPC_NAME_MAX, LPC_PLAN_HASH_LEN, MSG, MSG_SIZE, SYNC, SYNC_SIZE } from './abi.js';
 
 const libc = koffi.load(null);

@@ -26,6 +26,12 @@ export const EXIT = {
   WATCHDOG: 124,
 } as const;
 
+/** Child to supervisor. */
 export type DaemonMessage =
   | { type: 'metrics'; snapshot: MetricsSnapshot }
+  /** Prepared (manifest, device open, every worker up): waiting for the word to attach. */
+  | { type: 'ready' }
   | { type: 'attached'; generation: string; pid: number };
+
+/** Supervisor to child: the word a prepared standby waits for. */
+export type SupervisorMessage = { type: 'attach' };

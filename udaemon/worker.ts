@@ -16,7 +16,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import koffi from 'koffi';
+import koffi from './koffi.js';
 import { ERRNO, LPC_NAME_MAX, MAX_ERRNO, MSG } from './abi.js';
 import { decodeParams, encodeReturn, type Handler, type HandlerCall, type HandlerResult, type KernelCalls } from './handler.js';
 import { Channel, getName, IoctlError, NativeBuffer } from './ioctl.js';

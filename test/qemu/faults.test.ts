@@ -8,13 +8,17 @@
  *     root and 50,000 as nobody; then 30,000 more as the attached daemon.
  *  B. the real supervisor (`split-driver udaemon`, user half
  *     progs/selftest_user.c) serves eight application threads while its
- *     daemon is SIGKILLed at random moments, and while user procedures
- *     segfault, abort, spin forever (its watchdog), die holding the kernel
- *     lock, or are killed holding it.
+ *     attached daemon is SIGKILLed at random moments 200 times
+ *     (SPLIT_DRIVER_TS_KILLS) and 5 times more once its standby was
+ *     prepared, and while user procedures segfault, abort,
+ *     spin forever (its watchdog), die holding the kernel lock, or are
+ *     killed holding it.
  *
- * Restarting the Node daemon takes seconds under TCG, so phase B has fewer
- * kills (SPLIT_DRIVER_TS_KILLS, default 8); phase A's 300 kills exercise the
- * kernel's death path.  Afterwards: no kernel fault, no late or wrong call,
+ * A Node daemon takes seconds to start under TCG; the supervisor keeps a
+ * prepared standby that attaches when the daemon dies and then prepares the
+ * next one. Phase B's kills come 0-3 s after service is back, so
+ * some find the next standby prepared and some find it still starting: the
+ * report gives the recovery of each kind.  Afterwards: no kernel fault, no late or wrong call,
  * no lock held, no growth of slab memory or of the module's reference count,
  * and a report (faults injected, kernel faults, calls lost, recovery
  * percentiles) written under os.tmpdir().
@@ -31,7 +35,12 @@ const main = path.join(repoRoot, 'dist/src/cli/main.js');
 if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
 
 const C_KILLS = 300;
-const TS_KILLS = Number(process.env.SPLIT_DRIVER_TS_KILLS ?? 8);
+const TS_KILLS = Number(process.env.SPLIT_DRIVER_TS_KILLS ?? 200);
+const TS_MAX_DELAY_MS = 3000;
+/** Kills that each wait until the standby is prepared: the common case when crashes are rare. */
+const TS_READY_KILLS = 5;
+/** Generous bounds for the guest: a kill cycle takes a few seconds, on a busy host over ten. */
+const GUEST_TIMEOUT_MS = 900_000 + (TS_KILLS + TS_READY_KILLS) * 15_000;
 const FUZZ = { root: 50_000, nobody: 50_000, daemon: 30_000 };
 /** The module's call timeout; every application call must return within it plus TCG slack. */
 const CALL_TIMEOUT_MS = 4000;
@@ -106,9 +115,22 @@ until ./udaemon_call $DEV sum_via_kernel ${pairHex(1n, 2n)} 8 | grep -q '^status
 done
 ./appload -t 8 -s 3600 -D ${DEADLINE_MS} request $DEV sum_via_kernel > appB.out &
 APP=$!
-timeout 900 ./killer -s $SUP -k ${TS_KILLS} -r 300 -p sum_via_kernel $DEV > killB.out
+timeout ${Math.round(GUEST_TIMEOUT_MS / 1000 - 600)} ./killer -s $SUP -k ${TS_KILLS} -r ${TS_MAX_DELAY_MS} -p sum_via_kernel $DEV > killB.out
 echo "STEP killer_ts: $?"
 ${show('killB', 'killB.out')}
+# Then kills that come only once the standby is prepared (the last of the
+# supervisor's lines about its children says so).
+standby_ready() { grep -E 'standby pid [0-9]+ ready|; restart [0-9]|started daemon' ud.log | tail -n 1 | grep -q ready; }
+: > killR.out
+for i in $(seq ${TS_READY_KILLS}); do
+	n=0
+	until standby_ready; do
+		n=$((n + 1)); [ $n -gt 1500 ] && { echo "STEP timeout: no standby"; tail ud.log; exit 1; }
+		sleep 0.2
+	done
+	./killer -s $SUP -k 1 -r 1000 -p sum_via_kernel $DEV | grep '^RECOVERY' >> killR.out
+done
+${show('killR', 'killR.out')}
 for f in ${FAULTS.join(' ')}; do
 	timeout 300 ./killer -s $SUP -k 1 -r 0 -p sum_via_kernel -f $f $DEV > fault.out
 	echo "STEP fault_$f: $? $(grep -E '^(RECOVERY|KILLER)' fault.out | tr '\\n' ' ')"
@@ -125,7 +147,11 @@ echo "STEP waiting: $(cat /sys/class/misc/lpcselftest_lpc/waiting)"
 kill -TERM $SUP; wait $SUP
 echo "STEP supervisor_exit: $?"
 echo "STEP metrics: $(tr -d '\\n ' < metrics.json)"
-echo "STEP restarts_logged: $(grep -c 'restart [0-9]* in' ud.log)"
+echo "STEP restarts_logged: $(grep -c '; restart [0-9]' ud.log)"
+# How each restart went, in order: R a prepared standby attached, P the standby
+# was still starting, C no standby (a new daemon started after the backoff).
+echo "STEP restart_kinds: $(awk '/; restart [0-9]+/ { printf "%s", /attaches once prepared/ ? "P" : /attaches,/ ? "R" : "C" }' ud.log)"
+echo "STEP attach_busy: $(grep -c 'another daemon is attached' ud.log)"
 echo "STEP refcnt_after: $(cat /sys/module/lpcselftest/refcnt)"
 echo "STEP slab_after: $(slab after)"
 # The caches whose objects in use grew most (bytes), over phase A and overall.
@@ -165,6 +191,9 @@ function fuzz(text: string | undefined): { calls: number; ok: number; errnos: st
   return { calls: +m[1], ok: +m[2], errnos: m[3].trim() };
 }
 
+/** Recovery of the kills that waited for a prepared standby. */
+const readyKills = () => [...(blocks.get('killR') ?? '').matchAll(/^RECOVERY ([\d.]+) \d+$/gm)].map((r) => +r[1]);
+
 /** One fault's killer run, from its STEP line ("rc RECOVERY ... KILLER ..."). */
 const faultRun = (f: string) => killer((steps.get(`fault_${f}`) ?? '').replace(/ (?=RECOVERY|KILLER)/g, '\n'));
 
@@ -184,8 +213,13 @@ function report(): string {
     const k = faultRun(f);
     return `| ${f} | ${k.faultErrnos.map((e) => (e ? errnoName(e) : 'success')).join(', ')} | ${k.recovery[0]?.toFixed(0)} |`;
   });
-  const line = (name: string, k: Killer) =>
-    `| ${name} | ${k.kills} | ${pct(k.recovery, 50).toFixed(1)} | ${pct(k.recovery, 90).toFixed(1)} | ${pct(k.recovery, 99).toFixed(1)} | ${Math.max(...k.recovery).toFixed(1)} |`;
+  const f1 = (v: number) => (Number.isNaN(v) ? '-' : v.toFixed(1));
+  const line = (name: string, rec: number[]) =>
+    `| ${name} | ${rec.length} | ${f1(pct(rec, 50))} | ${f1(pct(rec, 90))} | ${f1(pct(rec, 99))} | ${f1(rec.length ? Math.max(...rec) : NaN)} |`;
+  // The supervisor's restarts are in kill order: random kills, kills of a prepared standby, faults.
+  const kinds = (steps.get('restart_kinds') ?? '').slice(0, B.kills);
+  const byKind = (kind: string) => B.recovery.filter((_, i) => kinds[i] === kind);
+  const ready = readyKills();
   const app = (name: string, a: AppLoad) =>
     `| ${name} | ${a.calls} | ${a.ok} | ${a.calls - a.ok} | ${a.wrong} | ${a.late} | ${a.maxMs} | ${Object.entries(a.errnos).map(([k, v]) => `${k} ${v}`).join(', ') || '-'} |`;
   const [sb, kb, vb] = (steps.get('slab_before') ?? '').split(' ').map(Number);
@@ -204,10 +238,17 @@ Run ${new Date().toISOString()} on ${os.hostname()} (${os.cpus().length} CPUs, $
 
 | Daemon | SIGKILLs at random moments | recovery p50 ms | p90 | p99 | max |
 | --- | ---: | ---: | ---: | ---: | ---: |
-${line('C daemon (restarted by the killer at once)', A)}
-${line('split-driver udaemon (its supervisor restarts it)', B)}
+${line('C daemon (restarted by the killer at once)', A.recovery)}
+${line('split-driver udaemon (its supervisor hands over)', B.recovery)}
+${line('udaemon, its standby was prepared', byKind('R'))}
+${line('udaemon, its standby was still starting', byKind('P'))}
+${line('udaemon, no standby yet (new daemon after the backoff)', byKind('C'))}
+${line('udaemon killed once its standby was prepared', ready)}
 
 Recovery: from the SIGKILL (or the start of the faulting call) to the first call served again.
+The udaemon's first ${TS_KILLS} kills come 0-${TS_MAX_DELAY_MS} ms after service is back, while the next
+standby may still be starting; its attach then waits for that standby to be prepared.
+The last ${TS_READY_KILLS} come 0-1000 ms after the next standby was prepared, as crashes that are rare would.
 
 | Misbehaving user procedure (udaemon) | the faulting call got | recovery ms |
 | --- | --- | ---: |
@@ -218,7 +259,7 @@ ${faults.join('\n')}
 | Phase | calls | right result | lost (errno) | wrong result | over ${DEADLINE_MS} ms | slowest ms | errnos |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |
 ${app('A: C daemon killed ' + A.kills + ' times', appA)}
-${app('B: udaemon killed ' + B.kills + ' times + 5 faults', appB)}
+${app('B: udaemon killed ' + (B.kills + ready.length) + ' times + 5 faults', appB)}
 
 ## ioctl fuzzing
 
@@ -234,7 +275,7 @@ ${fz.join('\n')}
 - Caches that grew most (bytes in use) over phase A: ${steps.get('slab_growth_mid')}; overall: ${steps.get('slab_growth_after')}
 - Module reference count: ${steps.get('refcnt_before')} before, ${steps.get('refcnt_after')} after; callers waiting at the end: ${steps.get('waiting')}
 - Lock after the kill while holding it: kernel read ${steps.get('kcounter')}; user bump ${steps.get('bump')}
-- Supervisor restarts logged: ${steps.get('restarts_logged')}; rmmod status ${steps.get('rmmod')}
+- Supervisor restarts logged: ${steps.get('restarts_logged')} (standby prepared ${[...kinds].filter((k) => k === 'R').length}, still starting ${[...kinds].filter((k) => k === 'P').length}, none ${[...kinds].filter((k) => k === 'C').length} of the ${B.kills} kills); attaches refused as busy: ${steps.get('attach_busy')}; rmmod status ${steps.get('rmmod')}
 - Guest boot ${guest.bootMs} ms, whole run ${guest.totalMs} ms
 `;
 }
@@ -249,7 +290,7 @@ beforeAll(async () => {
     cdaemon: cc(path.join(tmp, 'cdaemon'), path.join(progs, 'cdaemon.c'), '-pthread'),
     udaemon_call: cc(path.join(tmp, 'udaemon_call'), path.join(progs, 'udaemon_call.c')),
   };
-  guest = await runInGuest({ script: script(), files, timeoutMs: 900_000 });
+  guest = await runInGuest({ script: script(), files, timeoutMs: GUEST_TIMEOUT_MS });
   if (process.env.SPLIT_DRIVER_GUEST_LOG) process.stderr.write(guest.output);
   steps = stepLines(guest.output);
   for (const m of guest.output.matchAll(/^BEGIN (\w+)\n([\s\S]*?)^END \1$/gm)) blocks.set(m[1], m[2]);
@@ -260,7 +301,7 @@ beforeAll(async () => {
   } catch (e) {
     process.stderr.write(`no fault campaign report: ${(e as Error).message}\n${guest.output.slice(-4000)}\n`);
   }
-}, 960_000);
+}, GUEST_TIMEOUT_MS + 60_000);
 
 describe('fault campaign in a real kernel (QEMU)', () => {
   it('runs to the end with no oops, BUG, WARNING or hung task', () => {
@@ -283,7 +324,7 @@ describe('fault campaign in a real kernel (QEMU)', () => {
     expect(Object.keys(a.errnos).filter((e) => !['ECONNABORTED', 'ETIMEDOUT'].includes(e))).toEqual([]);
   });
 
-  it('lets the supervisor restore service after SIGKILLs of the Node daemon', () => {
+  it(`lets the supervisor restore service after ${TS_KILLS} SIGKILLs of the Node daemon`, () => {
     expect(steps.get('killer_ts')).toBe('0');
     const k = killer(blocks.get('killB'));
     expect(k.kills).toBe(TS_KILLS);
@@ -294,7 +335,12 @@ describe('fault campaign in a real kernel (QEMU)', () => {
     expect(Object.keys(a.errnos).filter((e) => !['ECONNABORTED', 'ETIMEDOUT'].includes(e))).toEqual([]);
     const m = JSON.parse(steps.get('metrics') ?? '{}');
     // each kill and each fault is one restart
-    expect(m.restarts).toBeGreaterThanOrEqual(TS_KILLS + FAULTS.length + 1);
+    expect(m.restarts).toBeGreaterThanOrEqual(TS_KILLS + TS_READY_KILLS + FAULTS.length + 1);
+    // A prepared standby took over from each daemon killed after it was prepared,
+    expect(readyKills()).toHaveLength(TS_READY_KILLS);
+    expect((steps.get('restart_kinds') ?? '').slice(TS_KILLS, TS_KILLS + TS_READY_KILLS)).toBe('R'.repeat(TS_READY_KILLS));
+    // and the kernel had let the dead daemon go before the supervisor heard of its death.
+    expect(steps.get('attach_busy')).toBe('0');
   });
 
   it('fails a call whose procedure segfaults, aborts, spins or dies holding the lock, and serves the next', () => {

@@ -56,7 +56,7 @@ ${call('rt_exec', 'sum_via_kernel', pairHex(1n, 2n), 8, 300)}
 ./udaemon_call ${DEV} hang - 0 > hang.out 2>&1 &
 HANG=$!
 sleep 2
-CHILD=$(sed -n 's/.*started daemon pid \\([0-9]*\\).*/\\1/p' ud.log | tail -n 1)
+CHILD=$(sed -n 's/.*daemon pid \\([0-9]*\\) attached.*/\\1/p' ud.log | tail -n 1)
 kill -9 "$CHILD"
 wait $HANG
 echo "STEP hang: $(cat hang.out)"
@@ -128,9 +128,9 @@ describe('split-driver udaemon in a real kernel (QEMU)', () => {
     expect(steps.get('sem')).toBe(ok(111n));
   });
 
-  it('fails a waiting call with ECONNABORTED when the daemon is SIGKILLed, restarts it, and serves again', () => {
+  it('fails a waiting call with ECONNABORTED when the daemon is SIGKILLed, hands over to the standby, and serves again', () => {
     expect(steps.get('hang')).toBe('error ECONNABORTED');
-    expect(guest.output).toMatch(/daemon pid \d+ was killed by SIGKILL; restart 1 in \d+ ms/);
+    expect(guest.output).toMatch(/daemon pid \d+ was killed by SIGKILL; restart 1: standby pid \d+ attaches/);
     expect(steps.get('after_restart')).toBe(ok(4201n));
     // the module ran its on-attach call again, against the new daemon
     expect(steps.get('kstate2')).toBe(ok((2n << 32n) | 4242n));

@@ -21,15 +21,15 @@ const positive = (name: string, v: number, min = 1) => {
 
 export const udaemonCommand: CommandModule<object, Args> = {
   command: 'udaemon <dir>',
-  describe: 'Serve a split driver\'s user half: a supervisor that runs the daemon and restarts it when it crashes (SIGTERM drains and stops)',
+  describe: 'Serve a split driver\'s user half: a supervisor that runs the daemon and a prepared standby, which attaches at once when the daemon crashes (SIGTERM drains and stops both)',
   builder: (y) =>
     y
       .positional('dir', { type: 'string', demandOption: true, describe: 'emit output (DIR/udaemon/manifest.json), a udaemon directory, or a manifest.json' })
       .option('workers', { type: 'number', default: 4, describe: 'worker threads; nested calls need one each' })
       .option('watchdog-ms', { type: 'number', default: 10000, describe: 'a procedure running longer is taken as hung: the daemon restarts' })
       .option('poll-ms', { type: 'number', default: 200, describe: 'how often the leader\'s POLL wakes to notice a stop' })
-      .option('backoff-ms', { type: 'number', default: 200, describe: 'first restart delay (doubles per consecutive crash)' })
-      .option('backoff-max-ms', { type: 'number', default: 10000, describe: 'longest restart delay' })
+      .option('backoff-ms', { type: 'number', default: 200, describe: 'delay before starting a new daemon or standby after a crash (doubles per consecutive crash; a prepared standby takes over without delay)' })
+      .option('backoff-max-ms', { type: 'number', default: 10000, describe: 'longest delay before starting a new daemon' })
       .option('report-s', { type: 'number', default: 60, describe: 'seconds between metrics lines on stderr (0: only at exit)' })
       .option('metrics', { type: 'string', describe: 'keep the metrics (served, errors, restarts, latency percentiles) in this JSON file' }) as never,
   handler: async (args) => {

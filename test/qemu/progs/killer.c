@@ -11,7 +11,8 @@
  * Each round: a probe call (REQUEST_LPC of PROC with the pair (3, 4)) must
  * succeed, which shows a daemon is serving; then a random pause of up to
  * MAX-DELAY-MS; then SIGKILL of the daemon.  With -s the daemon is the
- * supervisor's child (the supervisor restarts it); otherwise the killer
+ * supervisor's attached child (the supervisor hands over to its standby or
+ * starts a new daemon); otherwise the killer
  * starts DAEMON itself and starts it again as soon as it died.  Recovery is
  * the time from the SIGKILL to the next probe that succeeds.
  *
@@ -57,7 +58,10 @@ static int probe(int fd, const char *proc)
 	return m.status;
 }
 
-/* The supervisor's only child, or 0. */
+/*
+ * The supervisor's oldest child, or 0: the attached daemon (a younger child
+ * is its standby; children are listed oldest first).
+ */
 static pid_t child_of(pid_t sup)
 {
 	char path[64];
