@@ -42,14 +42,15 @@ race=$!
 # Kill the daemon once the race is well under way.
 i=0
 while [ $(($(adjusted) - a0)) -lt ${KILL_AFTER} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-child=$(cat /proc/$sup/task/*/children | awk '{ print $1 }' | head -n 1)
+# The attached daemon, not its standby.
+child=$(sed -n 's/.*daemon pid \\([0-9]*\\) attached.*/\\1/p' daemon.log | tail -n 1)
 echo "STEP adjusted_at_kill: $(($(adjusted) - a0))"
 kill -9 $child && echo "STEP killed_daemon: 1"
 wait $race || echo KILLED-RACE-FAILED
 cat killed.out
 kill $sup
 wait $sup
-echo "STEP restarted: $(grep -c 'restart 1 in' daemon.log)"
+echo "STEP restarted: $(grep -c 'killed by SIGKILL; restart 1' daemon.log)"
 # Read before a daemon holds the lock: GET takes it too.
 echo "STEP before_hold_write: $(./tally_race get /dev/tally)"
 ./tally_race hold /dev/tallydev_lpc ${hash} > hold.out &
