@@ -152,16 +152,27 @@ metricsTimer = setInterval(() => {
 }, opts.metricsMs);
 
 // The watchdog runs on this thread, which never blocks: workers may be stuck in C.
+// A call is timed from the tick that first sees it (by its busy count), so one
+// is stopped after watchdogMs and at most two ticks more.
+const watchTick = Math.max(10, Math.min(250, Math.floor(opts.watchdogMs / 4)));
+const seenCount = new Array<number>(opts.workers).fill(-1);
+const seenAt = new Array<number>(opts.workers).fill(0);
 watchdog = setInterval(() => {
-  const now = process.hrtime.bigint();
+  const now = performance.now();
   for (let i = 0; i < opts.workers; i++) {
-    const s = control.state(i);
-    if (s && now - s.since > BigInt(opts.watchdogMs) * 1_000_000n) {
+    const count = control.busyCount(i);
+    if ((count & 1) === 0) continue;
+    if (count !== seenCount[i]) {
+      seenCount[i] = count;
+      seenAt[i] = now;
+    } else if (now - seenAt[i] > opts.watchdogMs) {
+      const s = control.state(i);
+      if (!s) continue; // it returned just now
       send({ type: 'metrics', snapshot: metrics.snapshot() });
       die(EXIT.WATCHDOG, `watchdog: procedure ${s.proc} (request ${s.id}) has run for more than ${opts.watchdogMs} ms on worker ${i}; exiting so the daemon restarts`);
     }
   }
-}, Math.max(10, Math.min(250, Math.floor(opts.watchdogMs / 4))));
+}, watchTick);
 
 /** Says 'ready' and waits for 'attach'. */
 function supervisorsWord(): Promise<void> {

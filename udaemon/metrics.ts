@@ -1,7 +1,9 @@
 /**
  * Call counters and a latency histogram in shared memory: every pool worker
- * records into it with Atomics, the daemon's main thread reads it and sends
- * snapshots to the supervisor, which adds up the daemons it has run.
+ * adds its batches to it with Atomics, the daemon's main thread reads it and
+ * sends snapshots to the supervisor, which adds up the daemons it has run.
+ * The histogram holds the calls a worker timed (a sample, see MetricsBatch);
+ * the counters hold every call.
  */
 
 /** Buckets per doubling of the latency: about 19% resolution. */
@@ -38,27 +40,16 @@ export class SharedMetrics {
     this.words = new BigInt64Array(sab);
   }
 
-  /** The largest latency this thread has stored, so that the shared maximum is touched only when it may grow. */
-  private maxSeen = -1;
-
-  /** One answered call: its latency in ns, and whether it failed. */
-  record(latencyNs: bigint, failed: boolean): void {
-    const us = Math.floor(Number(latencyNs) / 1000);
-    Atomics.add(this.words, SERVED, 1n);
-    if (failed) Atomics.add(this.words, ERRORS, 1n);
-    Atomics.add(this.words, HIST + bucketOf(us), 1n);
-    if (us <= this.maxSeen) return;
-    this.maxSeen = us;
-    const big = BigInt(us);
+  /** Adds a worker's batch. */
+  add(served: number, errors: number, maxUs: number, histogram: Float64Array): void {
+    if (served) Atomics.add(this.words, SERVED, BigInt(served));
+    if (errors) Atomics.add(this.words, ERRORS, BigInt(errors));
+    for (let i = 0; i < BUCKETS; i++) if (histogram[i]) Atomics.add(this.words, HIST + i, BigInt(histogram[i]));
+    const big = BigInt(maxUs);
     for (;;) {
       const m = Atomics.load(this.words, MAX_US);
       if (big <= m || Atomics.compareExchange(this.words, MAX_US, m, big) === m) break;
     }
-  }
-
-  /** A failure that produced no answer (RESPONSE refused, caller gone). */
-  recordError(): void {
-    Atomics.add(this.words, ERRORS, 1n);
   }
 
   snapshot(): MetricsSnapshot {
@@ -70,6 +61,49 @@ export class SharedMetrics {
       maxUs: Number(Atomics.load(this.words, MAX_US)),
       histogram: h,
     };
+  }
+}
+
+/** Calls a batch holds before it goes to the shared counters. */
+const FLUSH_EVERY = 64;
+
+/**
+ * One worker's calls not yet added to the shared counters: plain numbers,
+ * so that a call costs no atomic operation and no allocation. The worker
+ * flushes it every FLUSH_EVERY calls and whenever it goes idle or stops; a
+ * killed daemon loses at most one batch per worker.
+ */
+export class MetricsBatch {
+  private served = 0;
+  private errors = 0;
+  private maxUs = 0;
+  private pending = 0;
+  private readonly histogram = new Float64Array(BUCKETS);
+
+  constructor(private readonly shared: SharedMetrics) {}
+
+  /** One answered call: its latency in µs (negative if it was not timed), and whether it failed. */
+  record(latencyUs: number, failed: boolean): void {
+    this.served++;
+    if (failed) this.errors++;
+    if (latencyUs >= 0) {
+      this.histogram[bucketOf(latencyUs)]++;
+      if (latencyUs > this.maxUs) this.maxUs = Math.floor(latencyUs);
+    }
+    if (++this.pending >= FLUSH_EVERY) this.flush();
+  }
+
+  /** A failure that produced no answer (RESPONSE refused, caller gone). */
+  recordError(): void {
+    this.errors++;
+    if (++this.pending >= FLUSH_EVERY) this.flush();
+  }
+
+  flush(): void {
+    if (this.pending === 0) return;
+    this.shared.add(this.served, this.errors, this.maxUs, this.histogram);
+    this.served = this.errors = this.maxUs = this.pending = 0;
+    this.histogram.fill(0);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * What the daemon's threads share besides the queue: the layout of a request
  * in a queue slot, and a control block (stop flag, what each pool worker is
- * running and since when, for the watchdog).
+ * running, for the watchdog).
  */
 import { LPC_NAME_MAX, MSG, MSG_SIZE } from './abi.js';
 import { getName, type Channel } from './ioctl.js';
@@ -11,17 +11,17 @@ const R_MSG = 8;
 /** Bytes of a request's header in its slot (when it was polled, its lpc_msg); the arguments follow. */
 export const REQUEST_HEADER = R_MSG + MSG_SIZE;
 
-/** Copies the request ch polled into a queue slot; returns the bytes used. */
-export function encodeRequest(slot: Uint8Array, ch: Channel, t0: bigint): number {
+/** Copies the request ch polled into a queue slot, with when it was polled (performance.now(), or -1 if untimed); returns the bytes used. */
+export function encodeRequest(slot: Uint8Array, ch: Channel, t0: number): number {
   const len = ch.polled.view.getUint32(MSG.args_len, true);
-  new DataView(slot.buffer, slot.byteOffset, 8).setBigUint64(R_T0, t0, true);
+  new DataView(slot.buffer, slot.byteOffset, 8).setFloat64(R_T0, t0, true);
   slot.set(ch.polled.bytes, R_MSG);
   slot.set(ch.args.bytes.subarray(0, len), REQUEST_HEADER);
   return REQUEST_HEADER + len;
 }
 
-/** Puts a queued request into ch as if ch had polled it; returns when it was polled. */
-export function decodeRequest(slot: Uint8Array, ch: Channel): bigint {
+/** Puts a queued request into ch as if ch had polled it; returns when it was polled (see encodeRequest). */
+export function decodeRequest(slot: Uint8Array, ch: Channel): number {
   // The header, but ch's own inputs: its buffers and timeout.
   const v = ch.polled.view;
   const args = v.getBigUint64(MSG.args, true);
@@ -34,22 +34,27 @@ export function decodeRequest(slot: Uint8Array, ch: Channel): bigint {
   v.setUint32(MSG.args_cap, cap, true);
   v.setUint32(MSG.timeout_ms, timeout, true);
   ch.args.bytes.set(slot.subarray(REQUEST_HEADER));
-  return new DataView(slot.buffer, slot.byteOffset, 8).getBigUint64(R_T0, true);
+  return new DataView(slot.buffer, slot.byteOffset, 8).getFloat64(R_T0, true);
 }
 
 const STOP = 0;
 const STARTED = 1;
 const FLAGS = 2; // Int32 words: STOP, STARTED
-// Per worker, after the flags: busy-since (hrtime ns, 0 when idle) as a BigInt64, the request
-// id as two Uint32 (low, high), then the procedure's name.
-const SINCE_AT = 8;
-const ID_AT = (workers: number) => SINCE_AT + workers * 8;
+// Per worker, after the flags: a busy count (odd while it runs a procedure) as an Int32, the
+// request id as two Uint32 (low, high), then the procedure's name.
+const BUSY_AT = 8;
+const ID_AT = (workers: number) => BUSY_AT + workers * 4;
 const NAMES_AT = (workers: number) => ID_AT(workers) + workers * 8;
 
-/** Stop flag and per-worker state, shared by the daemon's threads. */
+/**
+ * Stop flag and per-worker state, shared by the daemon's threads. A worker
+ * reads no clock per call: the watchdog times a call by how long it sees
+ * the same busy count (under emulation a clock read can cost as much as a
+ * koffi call).
+ */
 export class Control {
   private readonly flags: Int32Array;
-  private readonly since: BigInt64Array;
+  private readonly busyCounts: Int32Array;
   private readonly ids: Uint32Array;
   readonly names: Uint8Array;
 
@@ -58,7 +63,7 @@ export class Control {
     readonly sab: SharedArrayBuffer = new SharedArrayBuffer(NAMES_AT(workers) + workers * LPC_NAME_MAX),
   ) {
     this.flags = new Int32Array(sab, 0, FLAGS);
-    this.since = new BigInt64Array(sab, SINCE_AT, workers);
+    this.busyCounts = new Int32Array(sab, BUSY_AT, workers);
     this.ids = new Uint32Array(sab, ID_AT(workers), 2 * workers);
     this.names = new Uint8Array(sab, NAMES_AT(workers), workers * LPC_NAME_MAX);
   }
@@ -88,29 +93,32 @@ export class Control {
   }
 
   /**
-   * A worker starts a procedure: request id idLow + idHigh * 2^32, since
-   * process.hrtime.bigint() (the caller has it already). name: the
+   * A worker starts a procedure: request id idLow + idHigh * 2^32. name: the
    * procedure's NUL-padded name, LPC_NAME_MAX bytes (no encoding on the hot
    * path), or null if it is the one this worker ran last.
    */
-  busy(worker: number, idLow: number, idHigh: number, name: Uint8Array | null, since: bigint): void {
+  busy(worker: number, idLow: number, idHigh: number, name: Uint8Array | null): void {
     if (name) this.names.set(name, worker * LPC_NAME_MAX);
     this.ids[2 * worker] = idLow;
     this.ids[2 * worker + 1] = idHigh;
-    // Publishes the writes above to a reader that sees it.
-    Atomics.store(this.since, worker, since);
+    // Publishes the writes above to a reader that sees the odd count.
+    Atomics.add(this.busyCounts, worker, 1);
   }
 
   idle(worker: number): void {
-    Atomics.store(this.since, worker, 0n);
+    Atomics.add(this.busyCounts, worker, 1);
+  }
+
+  /** The worker's busy count: odd while it runs a procedure, a new value for each call. */
+  busyCount(worker: number): number {
+    return Atomics.load(this.busyCounts, worker);
   }
 
   /** What a worker runs: null when idle. */
-  state(worker: number): { since: bigint; id: bigint; proc: string } | null {
-    const since = Atomics.load(this.since, worker);
-    if (since === 0n) return null;
+  state(worker: number): { id: bigint; proc: string } | null {
+    if ((this.busyCount(worker) & 1) === 0) return null;
     const id = (BigInt(this.ids[2 * worker + 1]) << 32n) | BigInt(this.ids[2 * worker]);
-    return { since, id, proc: getName(this.names, worker * LPC_NAME_MAX) };
+    return { id, proc: getName(this.names, worker * LPC_NAME_MAX) };
   }
 }
 

@@ -21,7 +21,7 @@ import { ERRNO, LPC_NAME_MAX, MAX_ERRNO, MSG } from './abi.js';
 import { decodeParams, encodeReturn, type Handler, type HandlerCall, type HandlerResult, type KernelCalls } from './handler.js';
 import { Channel, getName, IoctlError, NativeBuffer } from './ioctl.js';
 import { loadManifest, type Procedure } from './manifest.js';
-import { SharedMetrics } from './metrics.js';
+import { MetricsBatch, SharedMetrics } from './metrics.js';
 import { SlotQueue } from './queue.js';
 import { Baton, Control, decodeRequest, encodeRequest, LEADERS } from './shared.js';
 
@@ -45,7 +45,7 @@ const d = workerData as WorkerData;
 const queue = new SlotQueue(d.queue);
 const control = new Control(d.workers, d.control);
 const baton = new Baton(Math.min(LEADERS, d.workers), d.baton);
-const metrics = new SharedMetrics(d.metrics);
+const metrics = new MetricsBatch(new SharedMetrics(d.metrics));
 const ch = new Channel(d.fd, d.maxArgs, d.pollTimeoutMs);
 const manifest = loadManifest(d.manifest);
 const polled = ch.polled.view;
@@ -113,8 +113,27 @@ function kernelFor(reqId: bigint): KernelCalls {
 let status = 0;
 let outLen = 0;
 let cap = 0;
-let t0 = 0n;
-let latencyNs = 0n;
+/** When the request was polled (performance.now(), ms), or -1 if it is not timed. */
+let t0 = -1;
+/** Its latency in µs, or -1. */
+let latencyUs = -1;
+
+/**
+ * Every TIME_EVERY-th call is timed, this thread's first among them: the
+ * histogram is a sample, the counters are exact. Under emulation a clock
+ * read is a system call into an emulated timer, as costly as the rest of
+ * the daemon's work on a call.
+ */
+const TIME_EVERY = 16;
+let untilTimed = 0;
+function startClock(): number {
+  if (untilTimed > 0) {
+    untilTimed--;
+    return -1;
+  }
+  untilTimed = TIME_EVERY - 1;
+  return performance.now();
+}
 
 function finishJs(e: Entry, r: HandlerResult): void {
   const out = ch.result.bytes.subarray(0, cap);
@@ -166,16 +185,15 @@ async function runJs(e: Entry, argsLen: number, reqId: bigint): Promise<void> {
 
 /**
  * Runs the request in ch.polled/ch.args, polled at t0: sets status and
- * outLen. Returns a promise only for a JS handler. since: when the
- * procedure started, for the watchdog.
+ * outLen. Returns a promise only for a JS handler.
  */
-function serve(since: bigint): Promise<void> | undefined {
+function serve(): Promise<void> | undefined {
   const idLow = polled.getUint32(MSG.id, true);
   const idHigh = polled.getUint32(MSG.id + 4, true);
   const argsLen = polled.getUint32(MSG.args_len, true);
   cap = Math.min(polled.getUint32(MSG.result_cap, true), ch.result.size);
   const e = findEntry();
-  control.busy(d.index, idLow, idHigh, e && e === busyEntry ? null : ch.polledName, since);
+  control.busy(d.index, idLow, idHigh, e && e === busyEntry ? null : ch.polledName);
   busyEntry = e;
   if (!e) {
     status = -ERRNO.ENOENT;
@@ -200,13 +218,13 @@ function finish(): void {
   }
   if (status < 0) outLen = 0;
   control.idle(d.index);
-  latencyNs = process.hrtime.bigint() - t0;
+  latencyUs = t0 < 0 ? -1 : (performance.now() - t0) * 1000;
 }
 
 /** Counts an answer: taken by the kernel, or refused (ENOENT: the caller gave up; ESTALE: an older session's request). */
 function counted(refused: boolean): void {
   if (refused) metrics.recordError();
-  else metrics.record(latencyNs, status < 0);
+  else metrics.record(latencyUs, status < 0);
 }
 
 /** Answers the request in ch.polled without polling. */
@@ -235,11 +253,46 @@ function lead(answer: boolean): boolean {
     const r = ch.respondPoll(answer, status, outLen);
     if (answer) counted(r === ERRNO.ENOENT || r === ERRNO.ESTALE);
     answer = false;
-    if (r !== 0) continue;
-    t0 = process.hrtime.bigint();
+    if (r !== 0) {
+      if (r === ERRNO.ETIMEDOUT) metrics.flush(); // idle
+      continue;
+    }
+    t0 = startClock();
     if (baton.polling > 1 || baton.followers > 0 || polled.getUint32(MSG.depth, true) > 0) return true;
     if (!queue.push((slot) => encodeRequest(slot, ch, t0), 0)) return true; // full: serve it here
   }
+}
+
+/**
+ * Leads and serves, answering each request with the next poll, until a stop,
+ * queued work or another leader ends the run (the last request answered), or
+ * a JS handler's promise, returned unanswered. A plain function rather than
+ * a loop in the module's async body, so that V8 optimizes it.
+ */
+function leadRun(answer: boolean): Promise<void> | undefined {
+  for (;;) {
+    const got = lead(answer);
+    baton.release();
+    if (!got) {
+      baton.wake(d.workers); // so that the others see the stop
+      return undefined;
+    }
+    const p = serve();
+    if (p) return p;
+    finish();
+    if (!goOnLeading()) return undefined;
+    answer = true;
+  }
+}
+
+/** Whether to go on leading after a request is served; if not, answers it. */
+function goOnLeading(): boolean {
+  // Queued work or a stop comes first.
+  if (queue.length > 0 || control.stopping || !baton.tryLead()) {
+    respond();
+    return false;
+  }
+  return true;
 }
 
 parentPort!.postMessage({ type: 'ready' });
@@ -253,8 +306,7 @@ for (;;) {
     if (queued !== undefined) {
       baton.follower(-1);
       t0 = queued;
-      // The watchdog times the procedure, not the wait in the queue.
-      const p = serve(process.hrtime.bigint());
+      const p = serve();
       if (p) await p;
       finish();
       respond();
@@ -266,25 +318,18 @@ for (;;) {
     baton.follower(-1);
     let answer = false;
     for (;;) {
-      const got = lead(answer);
-      baton.release();
-      if (!got) {
-        baton.wake(d.workers); // so that the others see the stop
-        break;
-      }
-      const p = serve(t0);
-      if (p) await p;
+      const p = leadRun(answer);
+      if (!p) break;
+      await p;
       finish();
-      // Go on leading, answering and polling in one call, unless queued work or a stop comes first.
-      if (queue.length > 0 || control.stopping || !baton.tryLead()) {
-        respond();
-        break;
-      }
+      if (!goOnLeading()) break;
       answer = true;
     }
     baton.follower(1);
     continue;
   }
   if (control.stopping) break; // the queue is drained: the daemon is stopping
+  metrics.flush();
   baton.wait(seen, d.pollTimeoutMs);
 }
+metrics.flush();
