@@ -167,7 +167,7 @@ static struct lpc_sem *lpc_find_sem(struct lpc_dev *dev, const char *name)
 static void lpc_req_put(struct lpc_req *req)
 {
 	if (refcount_dec_and_test(&req->ref))
-		kfree(req);
+		kvfree(req);
 }
 
 /* Called with dev->lock held. */
@@ -238,9 +238,15 @@ static int lpc_call(struct lpc_dev *dev, const char *proc, const void *args,
 	    len > lpc_max_args() || rcap > lpc_max_args())
 		return -EINVAL;
 
-	req = kzalloc(struct_size(req, buf, (size_t)len + rcap), GFP_KERNEL);
+	/*
+	 * Only the header is cleared: the result space is read back only as
+	 * far as the daemon wrote it, and clearing a large capacity on every
+	 * call would cost more than the call.
+	 */
+	req = kvmalloc(struct_size(req, buf, (size_t)len + rcap), GFP_KERNEL);
 	if (!req)
 		return -ENOMEM;
+	memset(req, 0, sizeof(*req));
 	refcount_set(&req->ref, 2);	/* the caller's and the queue's */
 	init_completion(&req->done);
 	strscpy(req->proc, proc, sizeof(req->proc));
@@ -258,7 +264,7 @@ static int lpc_call(struct lpc_dev *dev, const char *proc, const void *args,
 		err = -ENOTCONN;
 	if (err) {
 		spin_unlock(&dev->lock);
-		kfree(req);
+		kvfree(req);
 		return err;
 	}
 	req->depth = depth;
@@ -734,7 +740,8 @@ static long lpc_ioc_request(struct lpc_session *s, struct lpc_msg __user *um)
 		return -EINVAL;
 
 	args = kvmalloc(max_t(size_t, m.args_len, 1), GFP_KERNEL);
-	result = kvzalloc(max_t(size_t, m.result_cap, 1), GFP_KERNEL);
+	/* Copied out only as far as the daemon's answer filled it. */
+	result = kvmalloc(max_t(size_t, m.result_cap, 1), GFP_KERNEL);
 	if (!args || !result) {
 		ret = -ENOMEM;
 		goto out;

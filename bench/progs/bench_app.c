@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 			m.args = (uintptr_t)args;
 			m.args_len = bytes;
 			m.result = (uintptr_t)result;
-			m.result_cap = sizeof(result);
+			m.result_cap = bytes;
 			if (ioctl(fd, LPC_IOC_REQUEST, &m) < 0 || m.status) {
 				fprintf(stderr, "bench_app: REQUEST %s: %s status %d\n", argv[4], strerror(errno), m.status);
 				return 1;
