@@ -12,6 +12,7 @@ import { sanitize, type MacroDef } from '../parse/sanitize.js';
 import { declaratorName, normalizeSpace } from '../parse/syntax.js';
 import path from 'node:path';
 import { parseC } from '../parse/c-parser.js';
+import { quotedIncludes } from '../parse/includes.js';
 
 type SyntaxNode = Parser.SyntaxNode;
 
@@ -270,8 +271,8 @@ export function translationUnits(indexes: SourceIndex[]): Map<SourceIndex, Sourc
   const byPath = new Map(indexes.map((i) => [path.resolve(i.file), i] as const));
   const includer = new Map<SourceIndex, SourceIndex>();
   for (const idx of indexes) {
-    for (const m of idx.text.matchAll(/^[ \t]*#[ \t]*include[ \t]*"([^"\n]+\.c)"/gm)) {
-      const inc = byPath.get(path.resolve(path.dirname(idx.file), m[1]));
+    for (const file of quotedIncludes(idx.file, idx.text)) {
+      const inc = file.endsWith('.c') ? byPath.get(file) : undefined;
       if (inc && inc !== idx && !includer.has(inc)) includer.set(inc, idx);
     }
   }

@@ -6,6 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { quotedIncludes } from '../parse/includes.js';
 
 export interface Inputs {
   sources: string[];
@@ -95,8 +96,6 @@ export async function classifyInputs(paths: string[]): Promise<Inputs> {
   return inputs;
 }
 
-const QUOTED_INCLUDE = /^[ \t]*#[ \t]*include[ \t]*"([^"\n]+)"/gm;
-
 /**
  * The headers the sources include with `#include "..."` that sit beside the
  * including file (where the compiler looks first), and the headers those
@@ -116,12 +115,11 @@ async function localHeaders(sources: string[]): Promise<string[]> {
     } catch {
       continue; // the parser reports unreadable sources
     }
-    for (const m of text.matchAll(QUOTED_INCLUDE)) {
-      const h = path.join(path.dirname(file), m[1]);
-      if (seen.has(path.resolve(h)) || !h.endsWith('.h')) continue;
+    for (const h of quotedIncludes(file, text)) {
+      if (seen.has(h) || !h.endsWith('.h')) continue;
       const st = await fs.stat(h).catch(() => null);
       if (!st?.isFile()) continue;
-      seen.add(path.resolve(h));
+      seen.add(h);
       found.push(h);
       queue.push(h);
     }
