@@ -41,6 +41,7 @@ export interface MetricsReport {
   restarts: number;
   generation: string | null;
   pid: number | null;
+  /** Over the timed calls: every 16th of each worker (see worker.ts). */
   latencyUs: { p50: number | null; p90: number | null; p99: number | null; max: number | null };
   uptimeMs: number;
 }

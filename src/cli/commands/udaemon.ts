@@ -31,7 +31,7 @@ export const udaemonCommand: CommandModule<object, Args> = {
       .option('backoff-ms', { type: 'number', default: 200, describe: 'delay before starting a new daemon or standby after a crash (doubles per consecutive crash; a prepared standby takes over without delay)' })
       .option('backoff-max-ms', { type: 'number', default: 10000, describe: 'longest delay before starting a new daemon' })
       .option('report-s', { type: 'number', default: 60, describe: 'seconds between metrics lines on stderr (0: only at exit)' })
-      .option('metrics', { type: 'string', describe: 'keep the metrics (served, errors, restarts, latency percentiles) in this JSON file' }) as never,
+      .option('metrics', { type: 'string', describe: 'keep the metrics (served, errors, restarts, latency percentiles of one call in 16) in this JSON file' }) as never,
   handler: async (args) => {
     const manifest = findManifest(args.dir);
     loadManifest(manifest); // bad input fails here, once, instead of in a restart loop
