@@ -105,7 +105,8 @@ struct lpc_dev {
 	struct lpc_session *daemon;
 	u64 generation;
 	u64 next_id;
-	wait_queue_head_t waitq;	/* POLL waits here for requests */
+	wait_queue_head_t pollers;	/* POLL ioctls wait here for requests */
+	wait_queue_head_t waitq;	/* and poll() here */
 
 	struct mutex attach_mutex;	/* serialises attach and detach */
 	struct work_struct attach_work;
@@ -222,6 +223,53 @@ static void lpc_abort_all(struct lpc_dev *dev, int err)
 	}
 }
 
+static bool lpc_has_pending(struct lpc_dev *dev)
+{
+	return !list_empty_careful(&dev->pending);
+}
+
+/* A request is pending: wake one POLL ioctl, and every poll(). */
+static void lpc_wake(struct lpc_dev *dev)
+{
+	wake_up(&dev->pollers);
+	wake_up(&dev->waitq);
+}
+
+/*
+ * Wait up to @timeout jiffies for a pending request, as an exclusive waiter
+ * at the head of dev->pollers: a request wakes one POLL, the one that slept
+ * last, whose code and data are the warmest in the caches; the others sleep
+ * on.  A waiter that leaves without a request (signal, timeout) passes its
+ * wake-up on.  Returns what wait_event_interruptible_timeout() would.
+ */
+static long lpc_wait_pending(struct lpc_dev *dev, long timeout)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	long ret = timeout;
+
+	wait.flags |= WQ_FLAG_EXCLUSIVE;
+	spin_lock_irq(&dev->pollers.lock);
+	__add_wait_queue(&dev->pollers, &wait);
+	spin_unlock_irq(&dev->pollers.lock);
+	for (;;) {
+		if (lpc_has_pending(dev)) {
+			ret = max(ret, 1L);
+			break;
+		}
+		if (signal_pending(current)) {
+			ret = -ERESTARTSYS;
+			break;
+		}
+		if (!ret)
+			break;
+		ret = wait_woken(&wait, TASK_INTERRUPTIBLE, ret);
+	}
+	remove_wait_queue(&dev->pollers, &wait);
+	if (ret <= 0 && lpc_has_pending(dev))
+		wake_up(&dev->pollers);
+	return ret;
+}
+
 /*
  * Send @proc to the daemon and wait for its answer.  Returns 0 with the
  * procedure's status and result length, or a transport error.
@@ -273,7 +321,7 @@ static int lpc_call(struct lpc_dev *dev, const char *proc, const void *args,
 	list_add_tail(&req->entry, &dev->pending);
 	spin_unlock(&dev->lock);
 	atomic_inc(&dev->waiting);
-	wake_up(&dev->waitq);
+	lpc_wake(dev);
 
 	timeout = lpc_timeout_jiffies(READ_ONCE(call_timeout_ms));
 	left = wait_for_completion_killable_timeout(&req->done, timeout);
@@ -361,11 +409,6 @@ int lpc_sem_up(struct lpc_sem *sem)
 		return -EOVERFLOW;
 	wake_up(&sem->wait);
 	return 0;
-}
-
-static bool lpc_has_pending(struct lpc_dev *dev)
-{
-	return !list_empty_careful(&dev->pending);
 }
 
 static bool lpc_is_daemon(struct lpc_session *s)
@@ -474,7 +517,7 @@ static void lpc_requeue(struct lpc_dev *dev, struct lpc_req *req)
 	req->state = LPC_REQ_QUEUED;
 	list_add(&req->entry, &dev->pending);
 	spin_unlock(&dev->lock);
-	wake_up(&dev->waitq);
+	lpc_wake(dev);
 }
 
 /* A fresh POLL header for the daemon, with the inputs it gave written back. */
@@ -508,6 +551,7 @@ static long lpc_next(struct lpc_dev *dev, struct file *file,
 			u32 need = req->len;
 
 			spin_unlock(&dev->lock);
+			lpc_wake(dev);	/* perhaps another thread has room */
 			lpc_keep_inputs(&out, in);
 			out.args_len = need;
 			if (copy_to_user(um, &out, sizeof(out)))
@@ -522,9 +566,7 @@ static long lpc_next(struct lpc_dev *dev, struct file *file,
 			spin_unlock(&dev->lock);
 			if (file->f_flags & O_NONBLOCK)
 				return -EAGAIN;
-			left = wait_event_interruptible_timeout(dev->waitq,
-								lpc_has_pending(dev),
-								left);
+			left = lpc_wait_pending(dev, left);
 			if (left < 0)
 				return left;
 			if (!left)
@@ -1014,6 +1056,7 @@ struct lpc_dev *lpc_register(struct lpc_config *cfg)
 	hash_init(dev->exports);
 	hash_init(dev->locks);
 	hash_init(dev->sems);
+	init_waitqueue_head(&dev->pollers);
 	init_waitqueue_head(&dev->waitq);
 	mutex_init(&dev->attach_mutex);
 	INIT_WORK(&dev->attach_work, lpc_attach_work);
