@@ -11,7 +11,7 @@ const R_MSG = 8;
 /** Bytes of a request's header in its slot (when it was polled, its lpc_msg); the arguments follow. */
 export const REQUEST_HEADER = R_MSG + MSG_SIZE;
 
-/** Copies the request ch polled into a queue slot, with when it was polled (performance.now(), or -1 if untimed); returns the bytes used. */
+/** Copies the request ch polled into a queue slot, with when it was polled (µs, or -1 if untimed); returns the bytes used. */
 export function encodeRequest(slot: Uint8Array, ch: Channel, t0: number): number {
   const len = ch.polled.view.getUint32(MSG.args_len, true);
   new DataView(slot.buffer, slot.byteOffset, 8).setFloat64(R_T0, t0, true);

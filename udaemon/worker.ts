@@ -113,7 +113,7 @@ function kernelFor(reqId: bigint): KernelCalls {
 let status = 0;
 let outLen = 0;
 let cap = 0;
-/** When the request was polled (performance.now(), ms), or -1 if it is not timed. */
+/** When the request was polled (nowUs()), or -1 if it is not timed. */
 let t0 = -1;
 /** Its latency in µs, or -1. */
 let latencyUs = -1;
@@ -126,13 +126,15 @@ let latencyUs = -1;
  */
 const TIME_EVERY = 16;
 let untilTimed = 0;
+/** The process's monotonic clock in µs: a queued request is timed by two threads, whose performance.now() origins differ. */
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 function startClock(): number {
   if (untilTimed > 0) {
     untilTimed--;
     return -1;
   }
   untilTimed = TIME_EVERY - 1;
-  return performance.now();
+  return nowUs();
 }
 
 function finishJs(e: Entry, r: HandlerResult): void {
@@ -218,7 +220,7 @@ function finish(): void {
   }
   if (status < 0) outLen = 0;
   control.idle(d.index);
-  latencyUs = t0 < 0 ? -1 : (performance.now() - t0) * 1000;
+  latencyUs = t0 < 0 ? -1 : nowUs() - t0;
 }
 
 /** Counts an answer: taken by the kernel, or refused (ENOENT: the caller gave up; ESTALE: an older session's request). */
