@@ -58,7 +58,7 @@ describe('the LPC core in a guest kernel', () => {
     expect(build.code).toBe(0);
     const progs = path.join(repo, 'test/qemu/progs');
     const cflags = ['-O2', '-Wall', '-Wextra', '-Werror', `-I${path.join(repo, 'kmod')}`];
-    for (const [prog, extra] of [['cdaemon', ['-pthread']], ['lpctest', []]] as const) {
+    for (const [prog, extra] of [['cdaemon', ['-pthread']], ['lpctest', ['-pthread']]] as const) {
       const r = await sh('gcc', [...cflags, ...extra, path.join(progs, `${prog}.c`), '-o', path.join(work, prog)], work);
       expect(r.out, prog).toBe('');
     }
@@ -165,6 +165,19 @@ describe('the LPC core in a guest kernel', () => {
       'its caller then fails with EFAULT',
       'a caller RESPONSE_POLL did not answer in time gets ETIMEDOUT',
       'a late RESPONSE_POLL answer is refused with ENOENT',
+    ]);
+  });
+
+  it('poll() sees a queued request; a request wakes one POLL, the one that slept last', () => {
+    expectPassed([
+      'poll() with nothing queued is not ready',
+      'poll() is ready once a request is queued',
+      'its caller got the answer',
+      'a request wakes the POLL that slept last',
+      'the other POLL sleeps on',
+      'the first caller got its answer',
+      'the next request wakes the other POLL',
+      'the second caller got its answer',
     ]);
   });
 

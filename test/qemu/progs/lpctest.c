@@ -12,6 +12,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -752,6 +754,82 @@ static void test_on_attach(int d, __u64 gen)
 	      (long long)st.greeting);
 }
 
+/* A POLL that waits for a request in a thread of its own. */
+struct poller {
+	pthread_t tid;
+	int fd;
+	int done;
+	long ret;
+	char args[4096];
+	char result[200];
+	struct lpc_msg m;
+};
+
+static void *poller_run(void *arg)
+{
+	struct poller *p = arg;
+
+	fill_msg(&p->m, "", p->args, 0, p->result, 0);
+	p->m.args_cap = sizeof(p->args);
+	p->m.timeout_ms = 3000;
+	p->ret = ioctl(p->fd, LPC_IOC_POLL, &p->m) < 0 ? -errno : 0;
+	__atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Joins @p and answers the echo it polled; 0 if it polled one. */
+static long poller_answer(int d, struct poller *p)
+{
+	pthread_join(p->tid, NULL);
+	if (p->ret)
+		return p->ret;
+	echo_answer(&p->m, p->args, p->result);
+	return ioctl(d, LPC_IOC_RESPONSE, &p->m) < 0 ? -errno : 0;
+}
+
+/*
+ * poll() sees a queued request.  A request wakes one POLL, the one that
+ * went to sleep last; the other sleeps on and serves the next request.
+ */
+static void test_wakeups(int d)
+{
+	struct poller first = { .fd = d }, last = { .fd = d };
+	struct pollfd pfd = { .fd = d, .events = POLLIN };
+	char args[4096], result[200];
+	struct lpc_msg m;
+	pid_t child;
+
+	set_param("call_timeout_ms", "5000");
+	check(poll(&pfd, 1, 0) == 0, "poll() with nothing queued is not ready",
+	      "revents %#x", pfd.revents);
+	child = start_child(request_echo, 0);
+	check(poll(&pfd, 1, 5000) == 1 && (pfd.revents & POLLIN),
+	      "poll() is ready once a request is queued", "revents %#x",
+	      pfd.revents);
+	fill_msg(&m, "", args, 0, result, 0);
+	m.args_cap = sizeof(args);
+	expect_ok("POLL the request poll() saw", ioctl(d, LPC_IOC_POLL, &m));
+	echo_answer(&m, args, result);
+	expect_ok("RESPONSE to it", ioctl(d, LPC_IOC_RESPONSE, &m));
+	check(child_status(child) == 0, "its caller got the answer", "child failed");
+
+	pthread_create(&first.tid, NULL, poller_run, &first);
+	usleep(200000);
+	pthread_create(&last.tid, NULL, poller_run, &last);
+	usleep(200000);
+	child = start_child(request_echo, 0);
+	expect_ok("a request wakes the POLL that slept last",
+		  poller_answer(d, &last));
+	check(!__atomic_load_n(&first.done, __ATOMIC_ACQUIRE),
+	      "the other POLL sleeps on", "it returned %ld", first.ret);
+	check(child_status(child) == 0, "the first caller got its answer",
+	      "child failed");
+	child = start_child(request_echo, 0);
+	expect_ok("the next request wakes the other POLL", poller_answer(d, &first));
+	check(child_status(child) == 0, "the second caller got its answer",
+	      "child failed");
+}
+
 static void test_self_daemon(void)
 {
 	struct lpc_sync s;
@@ -766,6 +844,7 @@ static void test_self_daemon(void)
 	test_exec(d);
 	test_poll_response(d, gen);
 	test_response_poll(d, gen);
+	test_wakeups(d);
 	test_lock_sem(d);
 	close(d);
 	expect_ok("a new daemon attaches after the first closed", attach(d2, &gen2));
