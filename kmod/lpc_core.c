@@ -416,8 +416,12 @@ static bool lpc_is_daemon(struct lpc_session *s)
 	return READ_ONCE(s->dev->daemon) == s;
 }
 
-static int lpc_check_msg(const struct lpc_msg *m, bool named)
+/* Copy an ioctl's lpc_msg from user space and check its fixed fields. */
+static int lpc_get_msg(struct lpc_msg *m, const struct lpc_msg __user *um,
+		       bool named)
 {
+	if (copy_from_user(m, um, sizeof(*m)))
+		return -EFAULT;
 	if (m->flags || m->reserved[0] || m->reserved[1])
 		return -EINVAL;
 	if (named && strnlen(m->proc, LPC_NAME_MAX) >= LPC_NAME_MAX)
@@ -425,8 +429,11 @@ static int lpc_check_msg(const struct lpc_msg *m, bool named)
 	return 0;
 }
 
-static int lpc_check_sync(const struct lpc_sync *sy)
+/* The same for an lpc_sync, whose name is always required. */
+static int lpc_get_sync(struct lpc_sync *sy, const struct lpc_sync __user *us)
 {
+	if (copy_from_user(sy, us, sizeof(*sy)))
+		return -EFAULT;
 	if (sy->flags || sy->pad || sy->reserved[0] || sy->reserved[1] ||
 	    strnlen(sy->name, LPC_NAME_MAX) >= LPC_NAME_MAX)
 		return -EINVAL;
@@ -612,9 +619,7 @@ static long lpc_ioc_poll(struct lpc_session *s, struct file *file,
 	struct lpc_msg in;
 	int err;
 
-	if (copy_from_user(&in, um, sizeof(in)))
-		return -EFAULT;
-	err = lpc_check_msg(&in, false);
+	err = lpc_get_msg(&in, um, false);
 	if (err)
 		return err;
 	return lpc_next(s->dev, file, &in, um);
@@ -670,9 +675,7 @@ static long lpc_ioc_response(struct lpc_session *s, struct lpc_msg __user *um)
 	struct lpc_msg m;
 	int err;
 
-	if (copy_from_user(&m, um, sizeof(m)))
-		return -EFAULT;
-	err = lpc_check_msg(&m, false);
+	err = lpc_get_msg(&m, um, false);
 	if (err)
 		return err;
 	return lpc_answer(s->dev, &m);
@@ -691,9 +694,7 @@ static long lpc_ioc_response_poll(struct lpc_session *s, struct file *file,
 	struct lpc_msg m;
 	long err;
 
-	if (copy_from_user(&m, um, sizeof(m)))
-		return -EFAULT;
-	err = lpc_check_msg(&m, false);
+	err = lpc_get_msg(&m, um, false);
 	if (err)
 		return err;
 	if (m.id) {
@@ -716,9 +717,7 @@ static long lpc_ioc_exec(struct lpc_session *s, struct lpc_msg __user *um)
 	size_t rcap;
 	int ret;
 
-	if (copy_from_user(&m, um, sizeof(m)))
-		return -EFAULT;
-	ret = lpc_check_msg(&m, true);
+	ret = lpc_get_msg(&m, um, true);
 	if (ret)
 		return ret;
 	e = lpc_find_export(dev, m.proc);
@@ -773,9 +772,7 @@ static long lpc_ioc_request(struct lpc_session *s, struct lpc_msg __user *um)
 	u32 rlen = 0;
 	int ret;
 
-	if (copy_from_user(&m, um, sizeof(m)))
-		return -EFAULT;
-	ret = lpc_check_msg(&m, true);
+	ret = lpc_get_msg(&m, um, true);
 	if (ret)
 		return ret;
 	if (m.args_len > lpc_max_args() || m.result_cap > lpc_max_args())
@@ -814,9 +811,7 @@ static long lpc_ioc_lock(struct lpc_session *s, struct lpc_sync __user *us)
 	struct lpc_sync sy;
 	long ret;
 
-	if (copy_from_user(&sy, us, sizeof(sy)))
-		return -EFAULT;
-	ret = lpc_check_sync(&sy);
+	ret = lpc_get_sync(&sy, us);
 	if (ret)
 		return ret;
 	lk = lpc_find_lock(s->dev, sy.name);
@@ -853,9 +848,7 @@ static long lpc_ioc_unlock(struct lpc_session *s, struct lpc_sync __user *us)
 	void *copy = NULL;
 	int ret;
 
-	if (copy_from_user(&sy, us, sizeof(sy)))
-		return -EFAULT;
-	ret = lpc_check_sync(&sy);
+	ret = lpc_get_sync(&sy, us);
 	if (ret)
 		return ret;
 	lk = lpc_find_lock(s->dev, sy.name);
@@ -887,9 +880,7 @@ static long lpc_ioc_sem(struct lpc_session *s, struct lpc_sync __user *us,
 	struct lpc_sync sy;
 	long ret;
 
-	if (copy_from_user(&sy, us, sizeof(sy)))
-		return -EFAULT;
-	ret = lpc_check_sync(&sy);
+	ret = lpc_get_sync(&sy, us);
 	if (ret)
 		return ret;
 	sem = lpc_find_sem(s->dev, sy.name);
