@@ -23,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { guestKernel, runInGuest } from '../test/qemu/harness.js';
+import { selftestLibrary } from '../test/qemu/support.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cli = path.join(root, 'dist/src/cli/main.js');
@@ -75,7 +76,7 @@ function build(tmp: string): { files: Record<string, string>; hybridPlan: string
       [manifest.library]: path.join(out, 'udaemon', manifest.library),
       'lpcselftest.ko': path.join(lpc, 'test/lpcselftest.ko'),
       'selftest.json': path.join(root, 'test/qemu/progs/selftest_user.json'),
-      'selftest_user.so': cc('selftest_user.so', path.join(root, 'test/qemu/progs/selftest_user.c'), '-shared', '-fPIC'),
+      'selftest_user.so': selftestLibrary(path.join(tmp, 'selftest_user.so')),
       'selftest_handlers.mjs': path.join(root, 'test/qemu/progs/selftest_handlers.mjs'),
       bench_app: cc('bench_app', path.join(root, 'bench/progs/bench_app.c')),
       cdaemon: cc('cdaemon', path.join(root, 'test/qemu/progs/cdaemon.c'), '-pthread', '-ldl'),

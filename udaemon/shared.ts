@@ -98,11 +98,21 @@ export class Control {
    * path), or null if it is the one this worker ran last.
    */
   busy(worker: number, idLow: number, idHigh: number, name: Uint8Array | null): void {
+    this.describe(worker, idLow, idHigh, name);
+    // Publishes the writes above to a reader that sees the odd count.
+    Atomics.add(this.busyCounts, worker, 1);
+  }
+
+  /** What the worker is about to run, for a caller that moves the busy count itself (lpc_serve.c). */
+  describe(worker: number, idLow: number, idHigh: number, name: Uint8Array | null): void {
     if (name) this.names.set(name, worker * LPC_NAME_MAX);
     this.ids[2 * worker] = idLow;
     this.ids[2 * worker + 1] = idHigh;
-    // Publishes the writes above to a reader that sees the odd count.
-    Atomics.add(this.busyCounts, worker, 1);
+  }
+
+  /** The worker's busy count as an Int32Array of one element, for native code to move. */
+  busyWord(worker: number): Int32Array {
+    return this.busyCounts.subarray(worker, worker + 1);
   }
 
   idle(worker: number): void {
@@ -125,9 +135,10 @@ export class Control {
 /** Threads waiting in POLL at once (fewer if the pool is smaller). */
 export const LEADERS = 2;
 
-const POLLERS = 0; // threads in POLL (or about to be)
+const POLLERS = 0; // leaders: threads in POLL (or about to be), and those serving inline
 const IDLE = 1; // threads neither polling nor serving: ready to poll or take a queued request
 const SIGNAL = 2; // bumped when no thread is left polling, on a push, and on stop
+const INLINE = 3; // leaders serving inline: polling only between procedures
 
 /**
  * Leader/Followers with two leaders: up to two pool threads wait in POLL.
@@ -140,13 +151,18 @@ const SIGNAL = 2; // bumped when no thread is left polling, on a push, and on st
  * last leader queues top-level requests for the first thread that frees up
  * (a burst); a nested one it serves itself, since the threads it would wait
  * for may be the ones waiting on it.
+ *
+ * A leader serving inline (procedure, answer and next poll in one native
+ * call, lpc_serve.c) keeps its place but counts as no poller: it polls only
+ * between procedures. The others then keep a poller for nested calls as if
+ * it were serving, and at worst one more thread polls than needed.
  */
 export class Baton {
   readonly words: Int32Array;
 
   constructor(
     readonly leaders: number,
-    readonly sab: SharedArrayBuffer = new SharedArrayBuffer(3 * 4),
+    readonly sab: SharedArrayBuffer = new SharedArrayBuffer(4 * 4),
   ) {
     this.words = new Int32Array(sab);
   }
@@ -165,13 +181,19 @@ export class Baton {
     }
   }
 
+  /** Leaders that poll: those serving inline do not count. */
   get polling(): number {
-    return Atomics.load(this.words, POLLERS);
+    return Atomics.load(this.words, POLLERS) - Atomics.load(this.words, INLINE);
   }
 
-  /** Stops leading; the last leader to stop wakes a follower to take its place. */
+  /** Stops leading; the last polling leader to stop wakes a follower to take its place. */
   release(): void {
-    if (Atomics.sub(this.words, POLLERS, 1) === 1) this.wake(1);
+    if (Atomics.sub(this.words, POLLERS, 1) - 1 <= Atomics.load(this.words, INLINE)) this.wake(1);
+  }
+
+  /** A leader starts (+1) or stops (-1) serving inline. */
+  inline(delta: 1 | -1): void {
+    Atomics.add(this.words, INLINE, delta);
   }
 
   get followers(): number {

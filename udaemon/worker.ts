@@ -5,8 +5,10 @@
  * that nothing stands between POLL and RESPONSE but the procedure. Serving: find the
  * procedure by name, run it (the user half's C library through koffi, or a
  * JS handler), answer. A thread that goes on leading answers and polls in
- * one RESPONSE_POLL ioctl, so a busy thread makes one system call and two
- * koffi calls per request; one that does not answers with RESPONSE_LPC.
+ * one RESPONSE_POLL ioctl; one that does not answers with RESPONSE_LPC.
+ * A leader serves a run of C procedures inline, one koffi call each that
+ * runs the procedure, answers and polls (lpc_serve.c, where the library
+ * has it): one system call and one crossing into native code per request.
  * Kernel calls made while serving (EXEC, LOCK, ...) are synchronous ioctls
  * on this thread. POLL times out now and then so that a stop is seen; then
  * the threads drain the queue.
@@ -19,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 import koffi from './koffi.js';
 import { ERRNO, LPC_NAME_MAX, MAX_ERRNO, MSG } from './abi.js';
 import { decodeParams, encodeReturn, type Handler, type HandlerCall, type HandlerResult, type KernelCalls } from './handler.js';
-import { Channel, getName, IoctlError, NativeBuffer } from './ioctl.js';
+import { addressOf, Channel, getName, IoctlError, NativeBuffer } from './ioctl.js';
 import { loadManifest, type Procedure } from './manifest.js';
 import { MetricsBatch, SharedMetrics } from './metrics.js';
 import { SlotQueue } from './queue.js';
@@ -70,6 +72,7 @@ const entries = [...table.values()];
 // One library handle per thread (dlopen shares the one copy in the process).
 type Dispatch = (proc: number, args: number, argsLen: number, result: number, resultCap: number, resultLen: number, requestId: number | bigint) => number;
 let cDispatch: Dispatch | undefined;
+let cServe: ((state: number) => number) | undefined;
 const resultLen = new NativeBuffer(4);
 if (manifest.library && manifest.procedures.some((p) => !p.handler)) {
   const lib = koffi.load(manifest.library);
@@ -78,7 +81,22 @@ if (manifest.library && manifest.procedures.some((p) => !p.handler)) {
   // its pointers passed as addresses (the same registers on x86-64, and cheaper for koffi). The
   // name goes as the bytes POLL wrote: no string conversion per call.
   cDispatch = lib.func('lpc_user_dispatch', 'int', ['uintptr_t', 'uintptr_t', 'unsigned int', 'uintptr_t', 'unsigned int', 'uintptr_t', 'unsigned long long']) as Dispatch;
+  try {
+    // int lpc_user_serve(struct lpc_serve *s), the state's address passed as a number.
+    cServe = lib.func('lpc_user_serve', 'int', ['uintptr_t']) as (state: number) => number;
+  } catch {
+    // A library built without lpc_serve.c: two crossings per request.
+  }
 }
+
+/** struct lpc_serve (udaemon/native/lpc_serve.c): this thread's serving state. */
+const SERVE = { msg: 0, busy: 8, fd: 16, result_cap: 20, timed: 24, status: 28, result_len: 32, elapsed_ns: 40, size: 48 } as const;
+const serveState = new NativeBuffer(SERVE.size);
+const serveView = serveState.view;
+serveView.setBigUint64(SERVE.msg, ch.polled.address, true);
+serveView.setBigUint64(SERVE.busy, BigInt(addressOf(control.busyWord(d.index))), true);
+serveView.setInt32(SERVE.fd, d.fd, true);
+serveView.setUint32(SERVE.result_cap, ch.result.size, true);
 const nameAt = ch.polled.at + MSG.proc;
 
 /** The entry of the procedure named in ch.polled, if the manifest has one. */
@@ -212,12 +230,16 @@ function serve(): Promise<void> | undefined {
   return undefined;
 }
 
+/** Whether a procedure's outcome may go to the kernel; if not, says why (the caller answers EPROTO). */
+function validOutcome(proc: string, st: number, len: number, capacity: number): boolean {
+  if (Number.isInteger(st) && st <= 0 && st >= -MAX_ERRNO && len <= capacity) return true;
+  console.error(`udaemon: procedure ${proc} returned status ${st} with ${len} result bytes (capacity ${capacity}); answering -EPROTO`);
+  return false;
+}
+
 /** Checks the outcome before it goes to the kernel; the procedure is over. */
 function finish(): void {
-  if (!Number.isInteger(status) || status > 0 || status < -MAX_ERRNO || outLen > cap) {
-    console.error(`udaemon: procedure ${polledProc()} returned status ${status} with ${outLen} result bytes (capacity ${cap}); answering -EPROTO`);
-    status = -ERRNO.EPROTO;
-  }
+  if (!validOutcome(polledProc(), status, outLen, cap)) status = -ERRNO.EPROTO;
   if (status < 0) outLen = 0;
   control.idle(d.index);
   latencyUs = t0 < 0 ? -1 : nowUs() - t0;
@@ -244,22 +266,26 @@ function respond(): void {
  * Leads: answers the served request in ch.polled if `answer`, and polls
  * until a request arrives that this thread serves itself: returns true, its
  * t0 set, or false once stopping. The last leader keeps polling (queueing
- * top-level requests) while no follower is idle.
+ * top-level requests) while no follower is idle. `waiting`: a request is in
+ * ch.polled already (polled inline), to be served or queued like one polled here.
  */
-function lead(answer: boolean): boolean {
+function lead(answer: boolean, waiting: boolean): boolean {
   for (;;) {
-    if (control.stopping) {
-      if (answer) respond();
-      return false;
+    if (waiting) waiting = false;
+    else {
+      if (control.stopping) {
+        if (answer) respond();
+        return false;
+      }
+      const r = ch.respondPoll(answer, status, outLen);
+      if (answer) counted(r === ERRNO.ENOENT || r === ERRNO.ESTALE);
+      answer = false;
+      if (r !== 0) {
+        if (r === ERRNO.ETIMEDOUT) metrics.flush(); // idle
+        continue;
+      }
+      t0 = startClock();
     }
-    const r = ch.respondPoll(answer, status, outLen);
-    if (answer) counted(r === ERRNO.ENOENT || r === ERRNO.ESTALE);
-    answer = false;
-    if (r !== 0) {
-      if (r === ERRNO.ETIMEDOUT) metrics.flush(); // idle
-      continue;
-    }
-    t0 = startClock();
     if (baton.polling > 1 || baton.followers > 0 || polled.getUint32(MSG.depth, true) > 0) return true;
     if (!queue.push((slot) => encodeRequest(slot, ch, t0), 0)) return true; // full: serve it here
   }
@@ -272,8 +298,17 @@ function lead(answer: boolean): boolean {
  * a loop in the module's async body, so that V8 optimizes it.
  */
 function leadRun(answer: boolean): Promise<void> | undefined {
+  let waiting = false;
   for (;;) {
-    const got = lead(answer);
+    const got = lead(answer, waiting);
+    answer = waiting = false;
+    if (got && cServe) {
+      const inline = serveInline();
+      if (inline !== INLINE.NONE) {
+        waiting = inline === INLINE.POLLED;
+        continue;
+      }
+    }
     baton.release();
     if (!got) {
       baton.wake(d.workers); // so that the others see the stop
@@ -285,6 +320,55 @@ function leadRun(answer: boolean): Promise<void> | undefined {
     if (!goOnLeading()) return undefined;
     answer = true;
   }
+}
+
+/** What serveInline() left: nothing served (the request in ch.polled waits), or a request polled, or none. */
+const INLINE = { NONE: 0, POLLED: 1, IDLE: 2 } as const;
+
+/**
+ * The entry of the request in ch.polled if it may be served inline: a C
+ * procedure, nothing queued, no stop, and a poller left for nested calls
+ * (as lead() decides, this thread counting as serving inline).
+ */
+function inlineEntry(): Entry | undefined {
+  const e = findEntry();
+  if (!e || e.handler || queue.length > 0 || control.stopping) return undefined;
+  return baton.polling > 0 || baton.followers > 0 || polled.getUint32(MSG.depth, true) > 0 ? e : undefined;
+}
+
+/**
+ * Serves the request in ch.polled, and those that follow, inline while
+ * they may be (inlineEntry): each in one call of lpc_user_serve(), which
+ * runs it, answers it and polls the next, moving this worker's busy count
+ * for the watchdog around the procedure. Keeps this thread's place as a
+ * leader throughout, counted as serving inline.
+ */
+function serveInline(): number {
+  baton.inline(1);
+  let served = 0;
+  let r = 0;
+  for (let e = inlineEntry(); e; e = r === 0 ? inlineEntry() : undefined) {
+    control.describe(d.index, polled.getUint32(MSG.id, true), polled.getUint32(MSG.id + 4, true), e === busyEntry ? null : ch.polledName);
+    busyEntry = e;
+    const capacity = Math.min(polled.getUint32(MSG.result_cap, true), ch.result.size);
+    // Timed as a call is in lead(): one in TIME_EVERY, decided when it was polled.
+    const timed = t0 >= 0;
+    serveView.setUint32(SERVE.timed, timed ? 1 : 0, true);
+    r = cServe!(serveState.at);
+    served++;
+    if (r === 0) t0 = startClock();
+    const st = serveView.getInt32(SERVE.status, true);
+    const len = serveView.getUint32(SERVE.result_len, true);
+    const valid = validOutcome(e.proc.name, st, len, capacity);
+    if (r === ERRNO.ENOENT || r === ERRNO.ESTALE) metrics.recordError();
+    else metrics.record(timed ? Number(serveView.getBigUint64(SERVE.elapsed_ns, true)) / 1000 : -1, st < 0 || !valid);
+  }
+  baton.inline(-1);
+  if (served === 0) return INLINE.NONE;
+  if (r === 0) return INLINE.POLLED;
+  if (r === ERRNO.ETIMEDOUT) metrics.flush(); // idle
+  else if (r !== ERRNO.EINTR && r !== ERRNO.ENOENT && r !== ERRNO.ESTALE) throw new IoctlError('RESPONSE_POLL', r);
+  return INLINE.IDLE;
 }
 
 /** Whether to go on leading after a request is served; if not, answers it. */

@@ -39,14 +39,14 @@ export interface EmitResult {
   split: Split;
 }
 
-/** The repository's kmod/ directory (the LPC core and the ABI header). */
-export function kmodSourceDir(): string {
+/** A directory shipped with split-driver, found by a file in it: kmod/ (the LPC core and the ABI header), udaemon/native/. */
+function shippedDir(sub: string, probe: string): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    if (existsSync(path.join(dir, 'kmod', 'lpc_core.c'))) return path.join(dir, 'kmod');
+    if (existsSync(path.join(dir, sub, probe))) return path.join(dir, sub);
     dir = path.dirname(dir);
   }
-  throw new Error('cannot find kmod/lpc_core.c beside the installation');
+  throw new Error(`cannot find ${sub}/${probe} beside the installation`);
 }
 
 export function indexAll(model: DriverModel): Map<string, SourceIndex> {
@@ -153,7 +153,7 @@ export function emitDriver(input: EmitInput): EmitResult {
   for (const f of hFiles) write(path.join(kdir, path.basename(f)), readFileSync(f, 'utf8'), kmodFiles);
   write(path.join(kdir, names.header), kernelHeader(split, names), kmodFiles);
   write(path.join(kdir, 'lpc_wire.h'), WIRE_HEADER, kmodFiles);
-  const core = kmodSourceDir();
+  const core = shippedDir('kmod', 'lpc_core.c');
   for (const f of ['lpc_core.c', 'lpc_core.h', 'lpc_abi.h']) write(path.join(kdir, f), readFileSync(path.join(core, f), 'utf8'), kmodFiles);
   // A .c another input includes (uhci-hcd.c includes its bus glue) is part of that unit, not one of its own.
   const unitOf = translationUnits([...indexes.values()]);
@@ -184,7 +184,8 @@ export function emitDriver(input: EmitInput): EmitResult {
   write(path.join(udir, 'lpc_abi.h'), readFileSync(path.join(core, 'lpc_abi.h'), 'utf8'), udaemonFiles);
   write(path.join(udir, 'lpc_user.h'), userHeader(split, module), udaemonFiles);
   write(path.join(udir, 'lpc_user.c'), userRuntime(split, module), udaemonFiles);
-  write(path.join(udir, 'Makefile'), udaemonMakefile(lib, [...userSources, 'lpc_user.c']), udaemonFiles);
+  write(path.join(udir, 'lpc_serve.c'), readFileSync(path.join(shippedDir('udaemon/native', 'lpc_serve.c'), 'lpc_serve.c'), 'utf8'), udaemonFiles);
+  write(path.join(udir, 'Makefile'), udaemonMakefile(lib, [...userSources, 'lpc_user.c', 'lpc_serve.c']), udaemonFiles);
   const manifest = buildManifest(split, { driver: module, planHash: plan.planHash, library: lib });
   write(path.join(udir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, udaemonFiles);
 

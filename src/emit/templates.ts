@@ -40,7 +40,7 @@ AUTOINSTALL="yes"
 export function udaemonMakefile(lib: string, sources: string[]): string {
   return `# SPDX-License-Identifier: GPL-2.0
 # Builds the user half: ${lib}, loaded by the daemon.  Only
-# lpc_user_init() and lpc_user_dispatch() are exported.
+# lpc_user_init(), lpc_user_dispatch() and lpc_user_serve() are exported.
 LIB := ${lib}
 SRCS := ${sources.join(' ')}
 CFLAGS ?= -O2 -g

@@ -22,10 +22,15 @@ export function cc(out: string, src: string, ...flags: string[]): string {
   return out;
 }
 
+/** The self-test's user half, with the daemon's one-call path (udaemon/native/lpc_serve.c) as emit links it in. */
+export function selftestLibrary(out: string): string {
+  return cc(out, path.join(progs, 'selftest_user.c'), path.join(repoRoot, 'udaemon/native/lpc_serve.c'), '-shared', '-fPIC');
+}
+
 /** The self-test's user half as a directory `split-driver udaemon` serves (files for runInGuest, under ud/). */
 export function selftestUserFiles(tmp: string): Record<string, string> {
   return {
-    'ud/selftest_user.so': cc(path.join(tmp, 'selftest_user.so'), path.join(progs, 'selftest_user.c'), '-shared', '-fPIC'),
+    'ud/selftest_user.so': selftestLibrary(path.join(tmp, 'selftest_user.so')),
     'ud/manifest.json': path.join(progs, 'selftest_user.json'),
     'ud/selftest_handlers.mjs': path.join(progs, 'selftest_handlers.mjs'),
   };

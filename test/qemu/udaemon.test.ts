@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/cli.js';
 import { runInGuest, type GuestResult } from './harness.js';
-import { buildSelftestModule, cc, progs, SELFTEST_PLAN_HEX, i64Hex, pairHex } from './support.js';
+import { buildSelftestModule, cc, progs, SELFTEST_PLAN_HEX, i64Hex, pairHex, selftestLibrary } from './support.js';
 const main = path.join(repoRoot, 'dist/src/cli/main.js');
 if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
 
@@ -87,7 +87,7 @@ beforeAll(async () => {
   const files: Record<string, string> = {
     'lpcselftest.ko': buildSelftestModule(tmp),
     'udaemon_call': cc(path.join(tmp, 'udaemon_call'), path.join(progs, 'udaemon_call.c')),
-    'selftest_user.so': cc(path.join(tmp, 'selftest_user.so'), path.join(progs, 'selftest_user.c'), '-shared', '-fPIC'),
+    'selftest_user.so': selftestLibrary(path.join(tmp, 'selftest_user.so')),
     'manifest.json': path.join(progs, 'selftest_user.json'),
     'selftest_handlers.mjs': path.join(progs, 'selftest_handlers.mjs'),
   };

@@ -39,6 +39,22 @@ describe('split-driver udaemon (fake kernel)', () => {
     expect(many.map(i64)).toEqual(Array.from({ length: 40 }, (_, i) => BigInt(i * 3)));
   }, 60_000);
 
+  it('serves C procedures with two calls per request when the library has no lpc_user_serve', async () => {
+    const file = path.join(tmp, 'manifest.json');
+    const manifest = readFileSync(file, 'utf8');
+    writeFileSync(file, manifest.replace('"libtest_user.so"', '"libtest_user_twocall.so"'));
+    try {
+      const d = startDaemon();
+      await waitFor(d, /attached, generation 1/);
+      expect(i64(await call('mul', pair(6n, 7n)))).toBe(42n);
+      expect(i64(await call('nested', pair(5n, 9n)))).toBe(52n);
+      const many = await Promise.all(Array.from({ length: 20 }, (_, i) => call('mul', pair(BigInt(i), 5n))));
+      expect(many.map(i64)).toEqual(Array.from({ length: 20 }, (_, i) => BigInt(i * 5)));
+    } finally {
+      writeFileSync(file, manifest);
+    }
+  }, 60_000);
+
   it('replaces the daemon with its standby after a segfault, an abort, an uncaught exception and a hung procedure', async () => {
     const metrics = path.join(tmp, 'metrics.json');
     const d = startDaemon(['--watchdog-ms', '1000', '--metrics', metrics]);

@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll } from 'vitest';
 import { repoRoot } from '../support/cli.js';
 
 const fixtures = path.join(repoRoot, 'test/udaemon/fixtures');
+const LPC_SERVE_C = path.join(repoRoot, 'udaemon/native/lpc_serve.c');
 export const main = path.join(repoRoot, 'dist/src/cli/main.js');
 if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
 
@@ -92,7 +93,9 @@ export function useFakeKernel(): FakeKernel {
   let running: Running | null = null;
   beforeAll(() => {
     gcc(path.join(tmp, 'fakelpc.so'), path.join(fixtures, 'fakelpc.c'), '-ldl', '-lpthread');
-    gcc(path.join(tmp, 'libtest_user.so'), path.join(fixtures, 'testlib.c'));
+    gcc(path.join(tmp, 'libtest_user.so'), path.join(fixtures, 'testlib.c'), LPC_SERVE_C);
+    // The same user half without the one-call path, as a library built before it existed.
+    gcc(path.join(tmp, 'libtest_user_twocall.so'), path.join(fixtures, 'testlib.c'));
     copyFileSync(path.join(fixtures, 'handlers.mjs'), path.join(tmp, 'handlers.mjs'));
     writeFileSync(path.join(tmp, 'fake_lpc'), '');
     writeManifest();
