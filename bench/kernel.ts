@@ -32,7 +32,7 @@ const FACT_COUNT = 10_000;
 const NULL_COUNT = 3_000;
 const WARMUP = 3_000;
 /** The 4 KiB case's calls are split into this many rounds per daemon, alternating. */
-const ROUNDS = 3;
+const ROUNDS = 5;
 const WORKERS = 4;
 /** The self-test module's plan hash (kmod/test/lpc_selftest.c). */
 const SELFTEST_PLAN = Buffer.from('split-driver lpc selftest plan').toString('hex').padEnd(64, '0');
@@ -263,7 +263,7 @@ async function main(): Promise<void> {
       '',
       '## Kernel to daemon and back with a 4 KiB buffer',
       '',
-      `The emitted \`sample_null\` stub carries no arguments, so this is the seed's variant with a buffer: REQUEST_LPC (the kernel half's call path, started by the application) of the LPC self-test module's user procedure \`nop\` with 4096 argument bytes copied to the daemon and room for 4096 bytes of answer, ${NULL_COUNT} times, in ${ROUNDS} rounds of ${NULL_COUNT / ROUNDS} per daemon that alternate the daemons (each round a fresh daemon and ${WARMUP} warm-up calls), so that a slow stretch of the emulating host falls on both. Both daemons run the same user-half library (test/qemu/progs/selftest_user.c) and the protocol's shortest path: a thread answers a request and polls for the next one in one RESPONSE_POLL ioctl. The C daemon (test/qemu/progs/cdaemon.c) is N threads looping lpc_user_dispatch() → RESPONSE_POLL, the floor for any daemon on this kernel; the TypeScript daemon's leader threads (udaemon/worker.ts) make one RESPONSE_POLL and one lpc_user_dispatch() call through koffi per request.`,
+      `The emitted \`sample_null\` stub carries no arguments, so this is the seed's variant with a buffer: REQUEST_LPC (the kernel half's call path, started by the application) of the LPC self-test module's user procedure \`nop\` with 4096 argument bytes copied to the daemon and room for 4096 bytes of answer, ${NULL_COUNT} times, in ${ROUNDS} rounds of ${NULL_COUNT / ROUNDS} per daemon that alternate the daemons (each round a fresh daemon and ${WARMUP} warm-up calls), so that a slow stretch of the emulating host falls on both. Both daemons run the same user-half library (test/qemu/progs/selftest_user.c) and the protocol's shortest path: a thread answers a request and polls for the next one in one RESPONSE_POLL ioctl. The C daemon (test/qemu/progs/cdaemon.c) is N threads looping lpc_user_dispatch() → RESPONSE_POLL, the floor for any daemon on this kernel; the TypeScript daemon's leader threads (udaemon/worker.ts) serve C procedures inline, one koffi call per request to lpc_user_serve() (udaemon/native/lpc_serve.c, linked into the library), which runs the procedure, answers it and polls the next in the same RESPONSE_POLL, while the worker's JavaScript does its bookkeeping (procedure table, watchdog state, metrics, the leaders' baton) between calls.`,
       '',
       ...table(kRows, kRows[0], 'C daemon', false),
       '',

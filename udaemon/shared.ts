@@ -155,7 +155,9 @@ const INLINE = 3; // leaders serving inline: polling only between procedures
  * A leader serving inline (procedure, answer and next poll in one native
  * call, lpc_serve.c) keeps its place but counts as no poller: it polls only
  * between procedures. The others then keep a poller for nested calls as if
- * it were serving, and at worst one more thread polls than needed.
+ * it were serving (a follower takes its place), and at worst more threads
+ * poll than needed. A wake-up lost to a race costs a follower one
+ * pollTimeoutMs: followers look again after each.
  */
 export class Baton {
   readonly words: Int32Array;
@@ -176,7 +178,7 @@ export class Baton {
   tryLead(): boolean {
     for (;;) {
       const n = Atomics.load(this.words, POLLERS);
-      if (n >= this.leaders) return false;
+      if (n - Atomics.load(this.words, INLINE) >= this.leaders) return false;
       if (Atomics.compareExchange(this.words, POLLERS, n, n + 1) === n) return true;
     }
   }
@@ -191,9 +193,10 @@ export class Baton {
     if (Atomics.sub(this.words, POLLERS, 1) - 1 <= Atomics.load(this.words, INLINE)) this.wake(1);
   }
 
-  /** A leader starts (+1) or stops (-1) serving inline. */
+  /** A leader starts (+1) or stops (-1) serving inline; the last polling one to start wakes a follower, as release() does. */
   inline(delta: 1 | -1): void {
-    Atomics.add(this.words, INLINE, delta);
+    const serving = Atomics.add(this.words, INLINE, delta) + delta;
+    if (delta > 0 && Atomics.load(this.words, POLLERS) <= serving) this.wake(1);
   }
 
   get followers(): number {

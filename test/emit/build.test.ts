@@ -2,7 +2,7 @@
  * `split-driver emit` on the sample drivers: the kernel half builds against
  * the installed headers with W=1 and sparse without a diagnostic and is clean
  * under checkpatch; the user half's library builds and exports exactly the
- * contract's two functions; bad splits are refused with file:line.
+ * contract's three functions; bad splits are refused with file:line.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -116,12 +116,12 @@ describe.each(CASES)('$name', (c) => {
     }
   }, 120_000);
 
-  it('builds the user half, which exports exactly lpc_user_init and lpc_user_dispatch', async () => {
+  it('builds the user half, which exports exactly lpc_user_init, lpc_user_dispatch and lpc_user_serve', async () => {
     expect(diagnostics(ubuild.out)).toEqual([]);
     expect(ubuild.code).toBe(0);
     const nm = await sh('nm', ['-D', '--defined-only', `lib${c.module}_user.so`], path.join(out, 'udaemon'));
     const text = nm.out.split('\n').filter((l) => / T /.test(l)).map((l) => l.split(' ')[2]).sort();
-    expect(text).toEqual(['lpc_user_dispatch', 'lpc_user_init']);
+    expect(text).toEqual(['lpc_user_dispatch', 'lpc_user_init', 'lpc_user_serve']);
   });
 });
 
