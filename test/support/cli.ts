@@ -2,7 +2,9 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const up = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The checkout: two levels up from test/support, three from its build under dist/ (the benchmarks run that). */
+export const repoRoot = path.basename(up) === 'dist' ? path.dirname(up) : up;
 
 /** Runs the built CLI as a user would (npm test builds dist/ first). */
 export function runCli(args: string[], opts: { cwd?: string; input?: string } = {}) {
