@@ -21,17 +21,6 @@ import os from 'node:os';
 import { EXIT, type DaemonMessage, type DaemonOptions, type SupervisorMessage } from './options.js';
 import { addSnapshots, emptySnapshot, percentile, type MetricsSnapshot } from './metrics.js';
 
-/**
- * V8 tiers a function up to optimized code once it has run a budget's worth
- * of bytecode. The default budget suits short scripts; a daemon's serving
- * path is a few small functions run once per call in each worker's own
- * isolate, and with it the path ran in baseline code, inline caches and all,
- * after thousands of calls, while the compiler still worked in the
- * background (measured in the guest: bench/kernel-report.md). An eighth of
- * the budget settles it within the first thousand or so calls.
- */
-const DAEMON_V8_FLAGS = ['--interrupt-budget=8192'];
-
 export interface SupervisorOptions extends DaemonOptions {
   /** Delay before starting a child after a failure; doubles per consecutive failure up to backoffMaxMs. */
   backoffMs: number;
@@ -137,7 +126,7 @@ export function supervise(o: SupervisorOptions): Promise<number> {
       startTimer = undefined;
       const daemonOpts: DaemonOptions = { manifest: o.manifest, workers: o.workers, watchdogMs: o.watchdogMs, pollMs: o.pollMs, metricsMs: o.metricsMs };
       const c: Child = {
-        proc: fork(new URL('./daemon.js', import.meta.url), [JSON.stringify(daemonOpts)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...process.execArgv, ...DAEMON_V8_FLAGS] }),
+        proc: fork(new URL('./daemon.js', import.meta.url), [JSON.stringify(daemonOpts)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
         ready: false,
         snapshot: emptySnapshot(),
       };
