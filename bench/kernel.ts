@@ -121,7 +121,8 @@ start_cd() {
   wait_for 'attached generation'
 }
 start_ts() {
-  node ${cli} udaemon "$2" --workers ${WORKERS} --report-s 0 > ud.log 2>&1 &
+  rm -f ts.json
+  node ${cli} udaemon "$2" --workers ${WORKERS} --report-s 0 --metrics ts.json > ud.log 2>&1 &
   D=$!
   # The supervisor's standby starts once the daemon attached: not during the timing.
   wait_for 'standby pid [0-9]* ready'
@@ -149,6 +150,8 @@ for r in $(seq ${ROUNDS}); do
     app warm request /dev/lpcselftest_lpc nop 4096 ${WARMUP} > /dev/null
     app null4k_\${d}_\$r request /dev/lpcselftest_lpc nop 4096 ${NULL_COUNT / ROUNDS}
     stop $D
+    # The daemon's own count of the calls it served, and how many in its native loop.
+    if [ $d = ts ]; then echo "METRICS null4k_ts_$r $(tr -d ' \\n' < ts.json)"; fi
   done
 done
 rmmod lpcselftest
@@ -167,6 +170,11 @@ function parse(output: string): Map<string, Series> {
     m.set(label, { totalUs: Number(total), samples: list.split(',').map(Number) });
   }
   return m;
+}
+
+/** The TypeScript daemon's metrics file (udaemon/supervisor.ts) after each 4 KiB round. */
+function parseMetrics(output: string): { served: number; servedInline: number }[] {
+  return [...output.matchAll(/^METRICS null4k_ts_\d+ (\{.*\})$/gm)].map((m) => JSON.parse(m[1]) as { served: number; servedInline: number });
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -246,6 +254,10 @@ async function main(): Promise<void> {
       row('Plain C program', get('fact_c')),
     ];
     const tsVsC = kRows[1].median / kRows[0].median;
+    const tsMetrics = parseMetrics(guest.output);
+    if (tsMetrics.length !== ROUNDS) throw new Error(`the TypeScript daemon's metrics came from ${tsMetrics.length} of ${ROUNDS} rounds`);
+    const tsServed = tsMetrics.reduce((t, m) => t + m.served, 0);
+    const tsInline = tsMetrics.reduce((t, m) => t + m.servedInline, 0);
     const report = [
       '# split-driver kernel benchmarks (the seed paper\'s)',
       '',
@@ -263,7 +275,9 @@ async function main(): Promise<void> {
       '',
       '## Kernel to daemon and back with a 4 KiB buffer',
       '',
-      `The emitted \`sample_null\` stub carries no arguments, so this is the seed's variant with a buffer: REQUEST_LPC (the kernel half's call path, started by the application) of the LPC self-test module's user procedure \`nop\` with 4096 argument bytes copied to the daemon and room for 4096 bytes of answer, ${NULL_COUNT} times, in ${ROUNDS} rounds of ${NULL_COUNT / ROUNDS} per daemon that alternate the daemons (each round a fresh daemon and ${WARMUP} warm-up calls), so that a slow stretch of the emulating host falls on both. Both daemons run the same user-half library (test/qemu/progs/selftest_user.c) and the protocol's shortest path: a thread answers a request and polls for the next one in one RESPONSE_POLL ioctl. The C daemon (test/qemu/progs/cdaemon.c) is N threads looping lpc_user_dispatch() → RESPONSE_POLL, the floor for any daemon on this kernel; the TypeScript daemon's leader threads (udaemon/worker.ts) serve C procedures inline, one koffi call per request to lpc_user_serve() (udaemon/native/lpc_serve.c, linked into the library), which runs the procedure, answers it and polls the next in the same RESPONSE_POLL, while the worker's JavaScript does its bookkeeping (procedure table, watchdog state, metrics, the leaders' baton) between calls.`,
+      `The emitted \`sample_null\` stub carries no arguments, so this is the seed's variant with a buffer: REQUEST_LPC (the kernel half's call path, started by the application) of the LPC self-test module's user procedure \`nop\` with 4096 argument bytes copied to the daemon and room for 4096 bytes of answer, ${NULL_COUNT} times, in ${ROUNDS} rounds of ${NULL_COUNT / ROUNDS} per daemon that alternate the daemons (each round a fresh daemon and ${WARMUP} warm-up calls), so that a slow stretch of the emulating host falls on both. Both daemons run the same user-half library (test/qemu/progs/selftest_user.c) and the protocol's shortest path: a thread answers a request and polls for the next one in one RESPONSE_POLL ioctl. The C daemon (test/qemu/progs/cdaemon.c) is N threads looping lpc_user_dispatch() → RESPONSE_POLL, the floor for any daemon on this kernel; the TypeScript daemon's leader threads (udaemon/worker.ts) serve C procedures inline through lpc_user_serve() (udaemon/native/lpc_serve.c, linked into the library): one koffi call runs the procedure, answers it and polls the next in the same RESPONSE_POLL, and goes on so while the requests are for the same procedure and the pool lets it, up to 16 requests, after which the worker's JavaScript does its bookkeeping (procedure table, watchdog state, metrics, the leaders' baton) and calls it again.`,
+      '',
+      `By its own metrics the TypeScript daemon served ${tsInline} of the ${tsServed} calls of its rounds (warm-up included) in that loop.`,
       '',
       ...table(kRows, kRows[0], 'C daemon', false),
       '',

@@ -50,6 +50,32 @@ export const lpcSync = koffi.struct('lpc_sync', {
   reserved: koffi.array('uint64_t', 2),
 });
 
+/**
+ * Not part of the kernel ABI: the daemon's state for the native serving loop
+ * of a user half (udaemon/native/lpc_serve.h), checked by the same test.
+ */
+export const lpcServe = koffi.struct('lpc_serve', {
+  msg: 'uint64_t',
+  busy: 'uint64_t',
+  id: 'uint64_t',
+  stop: 'uint64_t',
+  queued: 'uint64_t',
+  pollers: 'uint64_t',
+  inlined: 'uint64_t',
+  idle: 'uint64_t',
+  fd: 'int32_t',
+  result_cap: 'uint32_t',
+  max_run: 'uint32_t',
+  timed: 'uint32_t',
+  served: 'uint32_t',
+  failed: 'uint32_t',
+  rejected: 'uint32_t',
+  status: 'int32_t',
+  result_len: 'uint32_t',
+  capacity: 'uint32_t',
+  elapsed_ns: 'uint64_t',
+});
+
 type FieldsOf<T> = { readonly [K in keyof T]: number };
 type CType = ReturnType<typeof koffi.struct>;
 function offsets<const N extends string>(type: CType, names: readonly N[]): FieldsOf<Record<N, number>> {
@@ -66,6 +92,11 @@ export const MSG = offsets(lpcMsg, [
   'status', 'timeout_ms', 'flags', 'depth', 'proc', 'reserved',
 ] as const);
 export const SYNC = offsets(lpcSync, ['name', 'data', 'data_len', 'timeout_ms', 'flags', 'pad', 'reserved'] as const);
+export const SERVE_SIZE = koffi.sizeof(lpcServe);
+export const SERVE = offsets(lpcServe, [
+  'msg', 'busy', 'id', 'stop', 'queued', 'pollers', 'inlined', 'idle', 'fd', 'result_cap', 'max_run',
+  'timed', 'served', 'failed', 'rejected', 'status', 'result_len', 'capacity', 'elapsed_ns',
+] as const);
 
 // asm-generic/ioctl.h, which x86-64 uses.
 const IOC_NRSHIFT = 0;

@@ -12,7 +12,6 @@
  * Run as `node daemon.js '<DaemonOptions as JSON>'` with an IPC channel.
  */
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import koffi from './koffi.js';
 import { ERRNO, LPC_ARGS_MAX } from './abi.js';
@@ -132,18 +131,6 @@ try {
   die(code, `cannot attach to ${manifest.device}: ${text}`);
 }
 attached = true;
-
-/*
- * V8 tiers a function up to optimized code once it has run a budget's worth
- * of bytecode. The default suits short scripts; the serving path is a few
- * small functions run once per call in each worker's own isolate, and with
- * it that path still ran in baseline code, inline caches and all, after
- * thousands of calls while the compiler worked in the background (measured
- * in the guest). An eighth of the budget settles it within about a thousand
- * calls. Set once attached: a standby would spend it compiling its start-up
- * code beside the daemon that serves.
- */
-setFlagsFromString('--interrupt-budget=8192');
 
 // The library's kernel stubs issue their ioctls on the attached fd.
 if (userInit) {

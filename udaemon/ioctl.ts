@@ -17,10 +17,10 @@ const libc = koffi.load(null);
 const ioctlFn = libc.func('ioctl', 'int', ['int', 'unsigned long', 'uintptr_t']) as (fd: number, request: number, arg: number) => number;
 const exitFn = libc.func('void _exit(int status)');
 // memmove(p, p, 0) returns p: the address koffi passes for a typed array.
-const memmoveFn = libc.func('uintptr_t memmove(void *dest, void *src, size_t n)') as (dest: Int32Array, src: Int32Array, n: number) => number;
+const memmoveFn = libc.func('uintptr_t memmove(void *dest, void *src, size_t n)') as (dest: Int32Array | Uint32Array, src: Int32Array | Uint32Array, n: number) => number;
 
 /** The address of a typed array's memory, for native code: fixed for one over a SharedArrayBuffer. */
-export function addressOf(a: Int32Array): number {
+export function addressOf(a: Int32Array | Uint32Array): number {
   return memmoveFn(a, a, 0);
 }
 

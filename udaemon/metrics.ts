@@ -14,11 +14,14 @@ export const BUCKETS = 100;
 const SERVED = 0;
 const ERRORS = 1;
 const MAX_US = 2;
-const HIST = 3;
+const INLINE = 3;
+const HIST = 4;
 
 export interface MetricsSnapshot {
   served: number;
   errors: number;
+  /** Of the served calls, those a native serving loop ran (lpc_serve.c). */
+  inline: number;
   maxUs: number;
   histogram: number[];
 }
@@ -41,8 +44,9 @@ export class SharedMetrics {
   }
 
   /** Adds a worker's batch. */
-  add(served: number, errors: number, maxUs: number, histogram: Float64Array): void {
+  add(served: number, errors: number, inline: number, maxUs: number, histogram: Float64Array): void {
     if (served) Atomics.add(this.words, SERVED, BigInt(served));
+    if (inline) Atomics.add(this.words, INLINE, BigInt(inline));
     if (errors) Atomics.add(this.words, ERRORS, BigInt(errors));
     for (let i = 0; i < BUCKETS; i++) if (histogram[i]) Atomics.add(this.words, HIST + i, BigInt(histogram[i]));
     const big = BigInt(maxUs);
@@ -58,6 +62,7 @@ export class SharedMetrics {
     return {
       served: Number(Atomics.load(this.words, SERVED)),
       errors: Number(Atomics.load(this.words, ERRORS)),
+      inline: Number(Atomics.load(this.words, INLINE)),
       maxUs: Number(Atomics.load(this.words, MAX_US)),
       histogram: h,
     };
@@ -76,6 +81,7 @@ const FLUSH_EVERY = 64;
 export class MetricsBatch {
   private served = 0;
   private errors = 0;
+  private inline = 0;
   private maxUs = 0;
   private pending = 0;
   private readonly histogram = new Float64Array(BUCKETS);
@@ -84,13 +90,20 @@ export class MetricsBatch {
 
   /** One answered call: its latency in µs (negative if it was not timed), and whether it failed. */
   record(latencyUs: number, failed: boolean): void {
-    this.served++;
-    if (failed) this.errors++;
+    this.recordRun(1, failed ? 1 : 0, latencyUs, 0);
+  }
+
+  /** Calls answered in one go: how many failed, one's latency in µs (or negative), and how many ran inline. */
+  recordRun(calls: number, failed: number, latencyUs: number, inline: number): void {
+    this.served += calls;
+    this.errors += failed;
+    this.inline += inline;
     if (latencyUs >= 0) {
       this.histogram[bucketOf(latencyUs)]++;
       if (latencyUs > this.maxUs) this.maxUs = Math.floor(latencyUs);
     }
-    if (++this.pending >= FLUSH_EVERY) this.flush();
+    this.pending += calls;
+    if (this.pending >= FLUSH_EVERY) this.flush();
   }
 
   /** A failure that produced no answer (RESPONSE refused, caller gone). */
@@ -101,20 +114,21 @@ export class MetricsBatch {
 
   flush(): void {
     if (this.pending === 0) return;
-    this.shared.add(this.served, this.errors, this.maxUs, this.histogram);
-    this.served = this.errors = this.maxUs = this.pending = 0;
+    this.shared.add(this.served, this.errors, this.inline, this.maxUs, this.histogram);
+    this.served = this.errors = this.inline = this.maxUs = this.pending = 0;
     this.histogram.fill(0);
   }
 }
 
 export function emptySnapshot(): MetricsSnapshot {
-  return { served: 0, errors: 0, maxUs: 0, histogram: new Array(BUCKETS).fill(0) };
+  return { served: 0, errors: 0, inline: 0, maxUs: 0, histogram: new Array(BUCKETS).fill(0) };
 }
 
 export function addSnapshots(a: MetricsSnapshot, b: MetricsSnapshot): MetricsSnapshot {
   return {
     served: a.served + b.served,
     errors: a.errors + b.errors,
+    inline: a.inline + b.inline,
     maxUs: Math.max(a.maxUs, b.maxUs),
     histogram: a.histogram.map((v, i) => v + (b.histogram[i] ?? 0)),
   };

@@ -22,6 +22,11 @@ export class Semaphore {
     return Atomics.load(this.words, this.index);
   }
 
+  /** The semaphore's word alone, for native code to read. */
+  get word(): Int32Array {
+    return this.words.subarray(this.index, this.index + 1);
+  }
+
   post(n = 1): void {
     Atomics.add(this.words, this.index, n);
     Atomics.notify(this.words, this.index, n);

@@ -98,21 +98,21 @@ export class Control {
    * path), or null if it is the one this worker ran last.
    */
   busy(worker: number, idLow: number, idHigh: number, name: Uint8Array | null): void {
-    this.describe(worker, idLow, idHigh, name);
+    if (name) this.name(worker, name);
+    this.ids[2 * worker] = idLow;
+    this.ids[2 * worker + 1] = idHigh;
     // Publishes the writes above to a reader that sees the odd count.
     Atomics.add(this.busyCounts, worker, 1);
   }
 
-  /** What the worker is about to run, for a caller that moves the busy count itself (lpc_serve.c). */
-  describe(worker: number, idLow: number, idHigh: number, name: Uint8Array | null): void {
-    if (name) this.names.set(name, worker * LPC_NAME_MAX);
-    this.ids[2 * worker] = idLow;
-    this.ids[2 * worker + 1] = idHigh;
+  /** The procedure a worker runs, for native code that moves its busy count and id itself (lpc_serve.c). */
+  name(worker: number, name: Uint8Array): void {
+    this.names.set(name, worker * LPC_NAME_MAX);
   }
 
-  /** The worker's busy count as an Int32Array of one element, for native code to move. */
-  busyWord(worker: number): Int32Array {
-    return this.busyCounts.subarray(worker, worker + 1);
+  /** The words native code serving for a worker reads or moves: its busy count and request id, and the stop flag. */
+  nativeWords(worker: number): { busy: Int32Array; id: Uint32Array; stop: Int32Array } {
+    return { busy: this.busyCounts.subarray(worker, worker + 1), id: this.ids.subarray(2 * worker, 2 * worker + 2), stop: this.flags.subarray(STOP, STOP + 1) };
   }
 
   idle(worker: number): void {
@@ -181,6 +181,12 @@ export class Baton {
       if (n - Atomics.load(this.words, INLINE) >= this.leaders) return false;
       if (Atomics.compareExchange(this.words, POLLERS, n, n + 1) === n) return true;
     }
+  }
+
+  /** The words native code serving inline reads (lpc_serve.c). */
+  nativeWords(): { pollers: Int32Array; inlined: Int32Array; idle: Int32Array } {
+    const w = (i: number) => this.words.subarray(i, i + 1);
+    return { pollers: w(POLLERS), inlined: w(INLINE), idle: w(IDLE) };
   }
 
   /** Leaders that poll: those serving inline do not count. */

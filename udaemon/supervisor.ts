@@ -38,6 +38,8 @@ export interface SupervisorOptions extends DaemonOptions {
 export interface MetricsReport {
   served: number;
   errors: number;
+  /** Of the served calls, those a native serving loop ran (lpc_serve.c): 0 with a library built without it. */
+  servedInline: number;
   restarts: number;
   generation: string | null;
   pid: number | null;
@@ -77,6 +79,7 @@ export function supervise(o: SupervisorOptions): Promise<number> {
     return {
       served: t.served,
       errors: t.errors,
+      servedInline: t.inline,
       restarts,
       generation,
       pid: active?.proc.pid ?? null,

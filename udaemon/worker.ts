@@ -6,9 +6,10 @@
  * procedure by name, run it (the user half's C library through koffi, or a
  * JS handler), answer. A thread that goes on leading answers and polls in
  * one RESPONSE_POLL ioctl; one that does not answers with RESPONSE_LPC.
- * A leader serves a run of C procedures inline, one koffi call each that
- * runs the procedure, answers and polls (lpc_serve.c, where the library
- * has it): one system call and one crossing into native code per request.
+ * A leader serves C procedures inline (lpc_serve.c, where the library has
+ * it): one koffi call runs a procedure, answers and polls, and goes on with
+ * the next request for the same procedure while the pool lets it: one
+ * system call per request, one crossing into native code per run.
  * Kernel calls made while serving (EXEC, LOCK, ...) are synchronous ioctls
  * on this thread. POLL times out now and then so that a stop is seen; then
  * the threads drain the queue.
@@ -19,7 +20,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import koffi from './koffi.js';
-import { ERRNO, LPC_NAME_MAX, MAX_ERRNO, MSG } from './abi.js';
+import { ERRNO, LPC_NAME_MAX, MAX_ERRNO, MSG, SERVE, SERVE_SIZE } from './abi.js';
 import { decodeParams, encodeReturn, type Handler, type HandlerCall, type HandlerResult, type KernelCalls } from './handler.js';
 import { addressOf, Channel, getName, IoctlError, NativeBuffer } from './ioctl.js';
 import { loadManifest, type Procedure } from './manifest.js';
@@ -84,19 +85,31 @@ if (manifest.library && manifest.procedures.some((p) => !p.handler)) {
   try {
     // int lpc_user_serve(struct lpc_serve *s), the state's address passed as a number.
     cServe = lib.func('lpc_user_serve', 'int', ['uintptr_t']) as (state: number) => number;
-  } catch {
+  } catch (err) {
     // A library built without lpc_serve.c: two crossings per request.
+    if (!/cannot find function/i.test(String(err))) throw err;
   }
 }
 
-/** struct lpc_serve (udaemon/native/lpc_serve.c): this thread's serving state. */
-const SERVE = { msg: 0, busy: 8, fd: 16, result_cap: 20, timed: 24, status: 28, result_len: 32, elapsed_ns: 40, size: 48 } as const;
-const serveState = new NativeBuffer(SERVE.size);
+/**
+ * Every TIME_EVERY-th call is timed, this thread's first among them: the
+ * histogram is a sample, the counters are exact. Under emulation a clock
+ * read is a system call into an emulated timer, as costly as the rest of
+ * the daemon's work on a call.
+ */
+const TIME_EVERY = 16;
+/** struct lpc_serve (udaemon/native/lpc_serve.h): this thread's serving state, its addresses set once. */
+const serveState = new NativeBuffer(SERVE_SIZE);
 const serveView = serveState.view;
-serveView.setBigUint64(SERVE.msg, ch.polled.address, true);
-serveView.setBigUint64(SERVE.busy, BigInt(addressOf(control.busyWord(d.index))), true);
-serveView.setInt32(SERVE.fd, d.fd, true);
-serveView.setUint32(SERVE.result_cap, ch.result.size, true);
+{
+  const own = control.nativeWords(d.index);
+  const words = { busy: own.busy, id: own.id, stop: own.stop, queued: queue.items.word, ...baton.nativeWords() };
+  for (const [field, w] of Object.entries(words)) serveView.setBigUint64(SERVE[field as keyof typeof words], BigInt(addressOf(w)), true);
+  serveView.setBigUint64(SERVE.msg, ch.polled.address, true);
+  serveView.setInt32(SERVE.fd, d.fd, true);
+  serveView.setUint32(SERVE.result_cap, ch.result.size, true);
+  serveView.setUint32(SERVE.max_run, TIME_EVERY, true);
+}
 const nameAt = ch.polled.at + MSG.proc;
 
 /** The entry of the procedure named in ch.polled, if the manifest has one. */
@@ -136,13 +149,6 @@ let t0 = -1;
 /** Its latency in µs, or -1. */
 let latencyUs = -1;
 
-/**
- * Every TIME_EVERY-th call is timed, this thread's first among them: the
- * histogram is a sample, the counters are exact. Under emulation a clock
- * read is a system call into an emulated timer, as costly as the rest of
- * the daemon's work on a call.
- */
-const TIME_EVERY = 16;
 let untilTimed = 0;
 /** The process's monotonic clock in µs: a queued request is timed by two threads, whose performance.now() origins differ. */
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
@@ -153,6 +159,11 @@ function startClock(): number {
   }
   untilTimed = TIME_EVERY - 1;
   return nowUs();
+}
+
+/** Counts n calls polled without startClock() (by lpc_user_serve) as untimed. */
+function skipClock(n: number): void {
+  untilTimed = Math.max(0, untilTimed - n);
 }
 
 function finishJs(e: Entry, r: HandlerResult): void {
@@ -230,11 +241,15 @@ function serve(): Promise<void> | undefined {
   return undefined;
 }
 
-/** Whether a procedure's outcome may go to the kernel; if not, says why (the caller answers EPROTO). */
+/** Whether a procedure's outcome may go to the kernel; if not, says why (the caller answers EPROTO). lpc_serve.c checks the same. */
 function validOutcome(proc: string, st: number, len: number, capacity: number): boolean {
   if (Number.isInteger(st) && st <= 0 && st >= -MAX_ERRNO && len <= capacity) return true;
-  console.error(`udaemon: procedure ${proc} returned status ${st} with ${len} result bytes (capacity ${capacity}); answering -EPROTO`);
+  rejected(proc, st, len, capacity);
   return false;
+}
+
+function rejected(proc: string, st: number, len: number, capacity: number): void {
+  console.error(`udaemon: procedure ${proc} returned status ${st} with ${len} result bytes (capacity ${capacity}); answering -EPROTO`);
 }
 
 /** Checks the outcome before it goes to the kernel; the procedure is over. */
@@ -338,30 +353,37 @@ function inlineEntry(): Entry | undefined {
 
 /**
  * Serves the request in ch.polled, and those that follow, inline while
- * they may be (inlineEntry): each in one call of lpc_user_serve(), which
- * runs it, answers it and polls the next, moving this worker's busy count
- * for the watchdog around the procedure. Keeps this thread's place as a
- * leader throughout, counted as serving inline.
+ * they may be (inlineEntry): runs of them in one call of lpc_user_serve()
+ * each, which runs a procedure, answers it and polls the next, moving this
+ * worker's busy count for the watchdog around each procedure, and goes on
+ * while the next request is for the same procedure and inlineEntry()'s
+ * conditions hold, up to TIME_EVERY requests. Keeps this thread's place as
+ * a leader throughout, counted as serving inline.
  */
 function serveInline(): number {
   baton.inline(1);
   let served = 0;
   let r = 0;
   for (let e = inlineEntry(); e; e = r === 0 ? inlineEntry() : undefined) {
-    control.describe(d.index, polled.getUint32(MSG.id, true), polled.getUint32(MSG.id + 4, true), e === busyEntry ? null : ch.polledName);
+    if (e !== busyEntry) control.name(d.index, ch.polledName);
     busyEntry = e;
-    const capacity = Math.min(polled.getUint32(MSG.result_cap, true), ch.result.size);
-    // Timed as a call is in lead(): one in TIME_EVERY, decided when it was polled.
+    // The first of the run is timed as a call is in lead(): one in TIME_EVERY, decided when it was polled.
     const timed = t0 >= 0;
     serveView.setUint32(SERVE.timed, timed ? 1 : 0, true);
     r = cServe!(serveState.at);
-    served++;
+    const n = serveView.getUint32(SERVE.served, true);
+    served += n;
+    skipClock(n - 1);
     if (r === 0) t0 = startClock();
-    const st = serveView.getInt32(SERVE.status, true);
-    const len = serveView.getUint32(SERVE.result_len, true);
-    const valid = validOutcome(e.proc.name, st, len, capacity);
-    if (r === ERRNO.ENOENT || r === ERRNO.ESTALE) metrics.recordError();
-    else metrics.record(timed ? Number(serveView.getBigUint64(SERVE.elapsed_ns, true)) / 1000 : -1, st < 0 || !valid);
+    if (serveView.getUint32(SERVE.rejected, true)) {
+      rejected(e.proc.name, serveView.getInt32(SERVE.status, true), serveView.getUint32(SERVE.result_len, true), serveView.getUint32(SERVE.capacity, true));
+    }
+    // A refused answer (the caller gone) is the last of a run.
+    const refused = r === ERRNO.ENOENT || r === ERRNO.ESTALE;
+    const answered = refused ? n - 1 : n;
+    const latencyUs = timed && answered > 0 ? Number(serveView.getBigUint64(SERVE.elapsed_ns, true)) / 1000 : -1;
+    metrics.recordRun(answered, serveView.getUint32(SERVE.failed, true), latencyUs, answered);
+    if (refused) metrics.recordError();
   }
   baton.inline(-1);
   if (served === 0) return INLINE.NONE;

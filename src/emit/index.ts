@@ -184,7 +184,8 @@ export function emitDriver(input: EmitInput): EmitResult {
   write(path.join(udir, 'lpc_abi.h'), readFileSync(path.join(core, 'lpc_abi.h'), 'utf8'), udaemonFiles);
   write(path.join(udir, 'lpc_user.h'), userHeader(split, module), udaemonFiles);
   write(path.join(udir, 'lpc_user.c'), userRuntime(split, module), udaemonFiles);
-  write(path.join(udir, 'lpc_serve.c'), readFileSync(path.join(shippedDir('udaemon/native', 'lpc_serve.c'), 'lpc_serve.c'), 'utf8'), udaemonFiles);
+  const native = shippedDir('udaemon/native', 'lpc_serve.c');
+  for (const f of ['lpc_serve.c', 'lpc_serve.h']) write(path.join(udir, f), readFileSync(path.join(native, f), 'utf8'), udaemonFiles);
   write(path.join(udir, 'Makefile'), udaemonMakefile(lib, [...userSources, 'lpc_user.c', 'lpc_serve.c']), udaemonFiles);
   const manifest = buildManifest(split, { driver: module, planHash: plan.planHash, library: lib });
   write(path.join(udir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`, udaemonFiles);

@@ -22,7 +22,7 @@ export function cc(out: string, src: string, ...flags: string[]): string {
   return out;
 }
 
-/** The self-test's user half, with the daemon's one-call path (udaemon/native/lpc_serve.c) as emit links it in. */
+/** The self-test's user half, with the daemon's native serving loop (udaemon/native/lpc_serve.c) as emit links it in. */
 export function selftestLibrary(out: string): string {
   return cc(out, path.join(progs, 'selftest_user.c'), path.join(repoRoot, 'udaemon/native/lpc_serve.c'), '-shared', '-fPIC');
 }

@@ -1,5 +1,6 @@
 /**
- * The TypeScript mirror of kmod/lpc_abi.h must agree with the C compiler on
+ * The TypeScript mirror of kmod/lpc_abi.h (and of udaemon/native/lpc_serve.h,
+ * the daemon's native serving state) must agree with the C compiler on
  * every size, field offset and ioctl number, so the two cannot drift.
  */
 import { execFileSync } from 'node:child_process';
@@ -14,6 +15,7 @@ const fields = {
   lpc_attach: Object.keys(abi.ATTACH),
   lpc_msg: Object.keys(abi.MSG),
   lpc_sync: Object.keys(abi.SYNC),
+  lpc_serve: Object.keys(abi.SERVE),
 };
 const ioctls = Object.keys(abi.IOC);
 
@@ -32,6 +34,7 @@ function fromC(): Map<string, number> {
   const src = `#include <stddef.h>
 #include <stdio.h>
 #include "lpc_abi.h"
+#include "lpc_serve.h"
 #define P(n, v) printf("%s %lu\\n", n, (unsigned long)(v))
 int main(void) {
 ${lines.join('\n')}
@@ -40,7 +43,7 @@ return 0;
 `;
   writeFileSync(path.join(tmp, 'abi.c'), src);
   const exe = path.join(tmp, 'abi');
-  execFileSync('gcc', ['-Wall', '-Werror', '-I', path.join(repoRoot, 'kmod'), '-o', exe, path.join(tmp, 'abi.c')]);
+  execFileSync('gcc', ['-Wall', '-Werror', '-I', path.join(repoRoot, 'kmod'), '-I', path.join(repoRoot, 'udaemon/native'), '-o', exe, path.join(tmp, 'abi.c')]);
   const out = execFileSync(exe, { encoding: 'utf8' });
   return new Map(out.trim().split('\n').map((l) => {
     const i = l.lastIndexOf(' ');
@@ -72,10 +75,12 @@ describe('lpc_abi.h mirror', () => {
       ['sizeof lpc_attach', abi.ATTACH_SIZE],
       ['sizeof lpc_msg', abi.MSG_SIZE],
       ['sizeof lpc_sync', abi.SYNC_SIZE],
+      ['sizeof lpc_serve', abi.SERVE_SIZE],
     ]);
     for (const [k, v] of Object.entries(abi.ATTACH)) ts.set(`offsetof lpc_attach.${k}`, v);
     for (const [k, v] of Object.entries(abi.MSG)) ts.set(`offsetof lpc_msg.${k}`, v);
     for (const [k, v] of Object.entries(abi.SYNC)) ts.set(`offsetof lpc_sync.${k}`, v);
+    for (const [k, v] of Object.entries(abi.SERVE)) ts.set(`offsetof lpc_serve.${k}`, v);
     const cLayout = new Map([...c].filter(([k]) => k.startsWith('sizeof') || k.startsWith('offsetof')));
     expect(Object.fromEntries(ts)).toEqual(Object.fromEntries(cLayout));
   });
@@ -94,7 +99,10 @@ describe('lpc_abi.h mirror', () => {
 
   it('covers every field of the header\'s structs', () => {
     // A field added to the C header and not mirrored would otherwise go unnoticed.
-    const header = execFileSync('gcc', ['-E', '-P', '-I', path.join(repoRoot, 'kmod'), '-x', 'c', '-'], { input: '#include "lpc_abi.h"\n', encoding: 'utf8' });
+    const header = execFileSync('gcc', ['-E', '-P', '-I', path.join(repoRoot, 'kmod'), '-I', path.join(repoRoot, 'udaemon/native'), '-x', 'c', '-'], {
+      input: '#include "lpc_abi.h"\n#include "lpc_serve.h"\n',
+      encoding: 'utf8',
+    });
     for (const [s, fs] of Object.entries(fields)) {
       const body = new RegExp(`struct ${s} \\{([^}]*)\\}`).exec(header)![1];
       const names = [...body.matchAll(/(\w+)\s*(?:\[[^\]]*\])?\s*;/g)].map((m) => m[1]);

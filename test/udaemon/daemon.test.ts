@@ -16,10 +16,12 @@ import { i64, main, pair, useFakeKernel, waitFor } from './fake-kernel.js';
 const { tmp, startDaemon, call, env } = useFakeKernel();
 const ENOENT = 2;
 const EINVAL = 22;
+const EPROTO = 71;
 
 describe('split-driver udaemon (fake kernel)', () => {
   it('dispatches by name to C and TypeScript procedures, with calls back into the kernel', async () => {
-    const d = startDaemon();
+    const metrics = path.join(tmp, 'dispatch.json');
+    const d = startDaemon(['--metrics', metrics]);
     await waitFor(d, /attached, generation 1/);
 
     expect(await call('mul', pair(6n, 7n))).toEqual({ status: 0, result: Buffer.from(pair(42n, 0n).slice(0, 16), 'hex') });
@@ -33,26 +35,43 @@ describe('split-driver udaemon (fake kernel)', () => {
     expect(await call('mul', '0102')).toEqual({ status: -EINVAL, result: Buffer.alloc(0) });
     // a kernel call that fails inside a JS handler is the procedure's -errno
     expect(await call('js_missing_export', pair(0n, 0n))).toEqual({ status: -ENOENT, result: Buffer.alloc(0) });
+    // a C procedure that breaks the contract (a positive status) is answered -EPROTO, and the log says why
+    expect(await call('bad_status', pair(0n, 0n))).toEqual({ status: -EPROTO, result: Buffer.alloc(0) });
+    await waitFor(d, /procedure bad_status returned status 7 with 0 result bytes \(capacity 8\); answering -EPROTO/);
 
     // many concurrent callers, more than there are workers
     const many = await Promise.all(Array.from({ length: 40 }, (_, i) => call('mul', pair(BigInt(i), 3n))));
     expect(many.map(i64)).toEqual(Array.from({ length: 40 }, (_, i) => BigInt(i * 3)));
+    // one caller after another: the leader serves them in its native loop
+    for (let i = 0; i < 40; i++) expect(i64(await call('mul', pair(BigInt(i), 7n)))).toBe(BigInt(i * 7));
+
+    d.proc.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+    const m = JSON.parse(readFileSync(metrics, 'utf8'));
+    expect(m).toMatchObject({ served: 89, errors: 4 });
+    // The library has lpc_user_serve: C procedures polled by a leader are served by it.
+    expect(m.servedInline).toBeGreaterThanOrEqual(40);
+    expect(m.servedInline).toBeLessThanOrEqual(m.served);
   }, 60_000);
 
   it('serves C procedures with two calls per request when the library has no lpc_user_serve', async () => {
-    const file = path.join(tmp, 'manifest.json');
-    const manifest = readFileSync(file, 'utf8');
-    writeFileSync(file, manifest.replace('"libtest_user.so"', '"libtest_user_twocall.so"'));
-    try {
-      const d = startDaemon();
-      await waitFor(d, /attached, generation 1/);
-      expect(i64(await call('mul', pair(6n, 7n)))).toBe(42n);
-      expect(i64(await call('nested', pair(5n, 9n)))).toBe(52n);
-      const many = await Promise.all(Array.from({ length: 20 }, (_, i) => call('mul', pair(BigInt(i), 5n))));
-      expect(many.map(i64)).toEqual(Array.from({ length: 20 }, (_, i) => BigInt(i * 5)));
-    } finally {
-      writeFileSync(file, manifest);
-    }
+    // The same user half built without lpc_serve.c, as a library built before it existed.
+    const dir = mkdtempSync(path.join(tmp, 'twocall-'));
+    copyFileSync(path.join(tmp, 'libtest_user_twocall.so'), path.join(dir, 'libtest_user.so'));
+    copyFileSync(path.join(tmp, 'handlers.mjs'), path.join(dir, 'handlers.mjs'));
+    copyFileSync(path.join(tmp, 'manifest.json'), path.join(dir, 'manifest.json'));
+    const metrics = path.join(dir, 'metrics.json');
+    const d = startDaemon(['--metrics', metrics], dir);
+    await waitFor(d, /attached, generation 1/);
+    expect(i64(await call('mul', pair(6n, 7n), 8, dir))).toBe(42n);
+    expect(i64(await call('nested', pair(5n, 9n), 8, dir))).toBe(52n);
+    expect(await call('bad_status', pair(0n, 0n), 8, dir)).toEqual({ status: -EPROTO, result: Buffer.alloc(0) });
+    await waitFor(d, /procedure bad_status returned status 7 with 0 result bytes \(capacity 8\); answering -EPROTO/);
+    const many = await Promise.all(Array.from({ length: 20 }, (_, i) => call('mul', pair(BigInt(i), 5n), 8, dir)));
+    expect(many.map(i64)).toEqual(Array.from({ length: 20 }, (_, i) => BigInt(i * 5)));
+    d.proc.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+    expect(JSON.parse(readFileSync(metrics, 'utf8'))).toMatchObject({ served: 24, errors: 1, servedInline: 0 });
   }, 60_000);
 
   it('replaces the daemon with its standby after a segfault, an abort, an uncaught exception and a hung procedure', async () => {

@@ -41,8 +41,8 @@ export interface FakeKernel {
   tmp: string;
   /** `split-driver udaemon dir` with 3 workers and a 100 ms backoff, plus args; killed after each test. */
   startDaemon(args?: string[], dir?: string): Running;
-  /** One kernel-side caller: sends proc(args) and waits for the daemon's answer. */
-  call(proc: string, argsHex: string, resultCap?: number): Promise<Answer>;
+  /** One kernel-side caller: sends proc(args) and waits for the daemon's answer (the daemon started on dir). */
+  call(proc: string, argsHex: string, resultCap?: number, dir?: string): Promise<Answer>;
   /** The environment that makes a daemon talk to the fake kernel. */
   env(socket?: string): NodeJS.ProcessEnv;
 }
@@ -72,7 +72,7 @@ export function useFakeKernel(): FakeKernel {
       planHash: PLAN,
       library: 'libtest_user.so',
       procedures: [
-        p('mul'), p('sum_via_kernel'), p('nested'), p('slow'), p('crash'), p('abort'), p('hang'),
+        p('mul'), p('sum_via_kernel'), p('nested'), p('slow'), p('crash'), p('abort'), p('hang'), p('bad_status'),
         p('js_sum_via_kernel', 'handlers.mjs'), p('js_throw', 'handlers.mjs'), p('js_missing_export', 'handlers.mjs'),
       ],
       locks: [],
@@ -119,9 +119,9 @@ export function useFakeKernel(): FakeKernel {
     return running;
   };
 
-  const call = (proc: string, argsHex: string, resultCap = 8): Promise<Answer> =>
+  const call = (proc: string, argsHex: string, resultCap = 8, dir = tmp): Promise<Answer> =>
     new Promise((resolve) => {
-      const s = net.connect(path.join(tmp, 'callers.sock'));
+      const s = net.connect(path.join(dir, 'callers.sock'));
       let data = '';
       s.on('connect', () => s.write(`${proc} ${argsHex || '-'} ${resultCap}\n`));
       s.on('data', (b) => (data += b.toString()));

@@ -1,23 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * lpc_serve.c - the daemon's one-call path into a user half, linked into
- * every user-half library beside its lpc_user_dispatch().
+ * lpc_serve.c - the daemon's native serving loop, linked into every
+ * user-half library beside its lpc_user_dispatch().
  *
  * lpc_user_serve() runs the request a daemon thread polled, answers it and
- * polls the next one in one RESPONSE_POLL.  The TypeScript daemon thus
- * crosses into native code once per request rather than twice (dispatch,
- * then the ioctl), and no JavaScript runs between a procedure's end and its
- * answer.  Under emulation each crossing costs tens of microseconds of cold
- * FFI code, as much as the rest of the round trip (bench/kernel-report.md).
- * The daemon keeps every decision: which requests come here, and when a
- * thread stops serving this way (udaemon/worker.ts).
+ * polls the next one in one RESPONSE_POLL, and goes on doing so while the
+ * next request is for the same procedure and the daemon would let this
+ * thread serve it (the conditions of inlineEntry() in udaemon/worker.ts).
+ * Under emulation each crossing between JavaScript and native code costs
+ * tens of microseconds of cold FFI code, as much as the rest of the round
+ * trip (bench/kernel-report.md): a busy procedure's requests then cost the
+ * TypeScript daemon one crossing per run rather than one or two each.
+ * The daemon keeps every decision: which procedure a run starts with, how
+ * long a run may be, and what happens after it (metrics, logging).
  */
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
 
 #include "lpc_abi.h"
+#include "lpc_serve.h"
 
 /* The largest errno: a status below its negation is no errno. */
 #define LPC_MAX_ERRNO	4095
@@ -27,32 +31,12 @@ int lpc_user_dispatch(const char *proc, const void *args,
 		      unsigned int result_cap, unsigned int *result_len,
 		      unsigned long long request_id);
 
-/*
- * struct lpc_serve - one daemon thread's serving state, in native memory
- * the daemon owns; udaemon/worker.ts mirrors the layout.
- * @msg:        address of the thread's struct lpc_msg: the polled request
- *              on entry, the next one on return.
- * @busy:       address of the thread's busy count in the daemon's control
- *              block (an int32 in shared memory), odd while a procedure
- *              runs, which the daemon's watchdog reads.
- * @fd:         the attached device.
- * @result_cap: capacity of the buffer @msg's result points to.
- * @timed:      in: non-zero to time the procedure into @elapsed_ns.
- * @status:     out: what the procedure returned.
- * @result_len: out: the result bytes it reported.
- * @elapsed_ns: out, if @timed: how long it ran.
- */
-struct lpc_serve {
-	uint64_t msg;
-	uint64_t busy;
-	int32_t fd;
-	uint32_t result_cap;
-	uint32_t timed;
-	int32_t status;
-	uint32_t result_len;
-	uint32_t pad;
-	uint64_t elapsed_ns;
-};
+#define WORD(addr)	((int *)(uintptr_t)(addr))
+
+static int load(uint64_t addr)
+{
+	return __atomic_load_n(WORD(addr), __ATOMIC_SEQ_CST);
+}
 
 static uint64_t now_ns(void)
 {
@@ -62,33 +46,70 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+/* Runs the request in @m, answers it and polls the next: the RESPONSE_POLL's errno, or 0. */
+static int serve_one(struct lpc_serve *s, struct lpc_msg *m, int timed)
+{
+	uint32_t *id = (uint32_t *)(uintptr_t)s->id;
+	unsigned int cap = m->result_cap < s->result_cap ? m->result_cap : s->result_cap;
+	unsigned int len = 0;
+	uint64_t t0 = timed ? now_ns() : 0;
+	int status, rc;
+
+	id[0] = (uint32_t)m->id;
+	id[1] = (uint32_t)(m->id >> 32);
+	/* Publishes the id to a watchdog that sees the odd count. */
+	__atomic_add_fetch(WORD(s->busy), 1, __ATOMIC_SEQ_CST);
+	status = lpc_user_dispatch(m->proc, (const void *)(uintptr_t)m->args,
+				   m->args_len, (void *)(uintptr_t)m->result,
+				   cap, &len, m->id);
+	__atomic_add_fetch(WORD(s->busy), 1, __ATOMIC_SEQ_CST);
+	if (timed)
+		s->elapsed_ns = now_ns() - t0;
+	s->status = status;
+	s->result_len = len;
+	s->capacity = cap;
+	/* A procedure that breaks the contract answers EPROTO; the daemon says why. */
+	if (status > 0 || status < -LPC_MAX_ERRNO || len > cap) {
+		s->rejected = 1;
+		status = -EPROTO;
+	}
+	m->status = status;
+	m->result_len = status < 0 ? 0 : len;
+	rc = ioctl(s->fd, LPC_IOC_RESPONSE_POLL, m) < 0 ? errno : 0;
+	/* ENOENT, ESTALE: the answer was refused (its caller is gone). */
+	if (status < 0 && rc != ENOENT && rc != ESTALE)
+		s->failed++;
+	return rc;
+}
+
+/* Whether the request just polled into @m may be served in this run. */
+static int may_go_on(const struct lpc_serve *s, const struct lpc_msg *m,
+		     const char *name)
+{
+	if (strncmp(m->proc, name, LPC_NAME_MAX) || load(s->stop) || load(s->queued) > 0)
+		return 0;
+	/* A nested call of this procedure needs another thread polling. */
+	return load(s->pollers) - load(s->inlined) > 0 || load(s->idle) > 0 || m->depth > 0;
+}
+
 /*
- * Returns 0 with the next request in @s->msg, or the errno of the
+ * Returns 0 with the next request in @s->msg, or the errno of the last
  * RESPONSE_POLL: ENOENT or ESTALE if the answer was refused (nothing was
  * polled), ETIMEDOUT or EINTR if it went out and no request came.
  */
 __attribute__((visibility("default"))) int lpc_user_serve(struct lpc_serve *s)
 {
 	struct lpc_msg *m = (struct lpc_msg *)(uintptr_t)s->msg;
-	int *busy = (int *)(uintptr_t)s->busy;
-	unsigned int cap = m->result_cap < s->result_cap ? m->result_cap : s->result_cap;
-	unsigned int len = 0;
-	uint64_t t0 = s->timed ? now_ns() : 0;
-	int status;
+	char name[LPC_NAME_MAX];
+	int rc;
 
-	__atomic_add_fetch(busy, 1, __ATOMIC_SEQ_CST);
-	status = lpc_user_dispatch(m->proc, (const void *)(uintptr_t)m->args,
-				   m->args_len, (void *)(uintptr_t)m->result,
-				   cap, &len, m->id);
-	__atomic_add_fetch(busy, 1, __ATOMIC_SEQ_CST);
-	if (s->timed)
-		s->elapsed_ns = now_ns() - t0;
-	s->status = status;
-	s->result_len = len;
-	/* A procedure that breaks the contract answers EPROTO; the daemon says why. */
-	if (status > 0 || status < -LPC_MAX_ERRNO || len > cap)
-		status = -EPROTO;
-	m->status = status;
-	m->result_len = status < 0 ? 0 : len;
-	return ioctl(s->fd, LPC_IOC_RESPONSE_POLL, m) < 0 ? errno : 0;
+	memcpy(name, m->proc, LPC_NAME_MAX);
+	s->served = 0;
+	s->failed = 0;
+	s->rejected = 0;
+	do {
+		rc = serve_one(s, m, s->timed && s->served == 0);
+		s->served++;
+	} while (!rc && !s->rejected && s->served < s->max_run && may_go_on(s, m, name));
+	return rc;
 }
