@@ -54,6 +54,7 @@ export const lpcSync = koffi.struct('lpc_sync', {
  * Not part of the kernel ABI: the daemon's state for the native serving loop
  * of a user half (udaemon/native/lpc_serve.h), checked by the same test.
  */
+export const LPC_SERVE_SAMPLES = 16;
 export const lpcServe = koffi.struct('lpc_serve', {
   msg: 'uint64_t',
   busy: 'uint64_t',
@@ -63,17 +64,22 @@ export const lpcServe = koffi.struct('lpc_serve', {
   pollers: 'uint64_t',
   inlined: 'uint64_t',
   idle: 'uint64_t',
+  budget_ns: 'uint64_t',
   fd: 'int32_t',
   result_cap: 'uint32_t',
   max_run: 'uint32_t',
-  timed: 'uint32_t',
+  time_every: 'uint32_t',
+  time_first: 'uint32_t',
+  until_timed: 'uint32_t',
+  next_timed: 'uint32_t',
   served: 'uint32_t',
   failed: 'uint32_t',
   rejected: 'uint32_t',
   status: 'int32_t',
   result_len: 'uint32_t',
   capacity: 'uint32_t',
-  elapsed_ns: 'uint64_t',
+  samples: 'uint32_t',
+  elapsed_ns: koffi.array('uint64_t', LPC_SERVE_SAMPLES),
 });
 
 type FieldsOf<T> = { readonly [K in keyof T]: number };
@@ -94,8 +100,9 @@ export const MSG = offsets(lpcMsg, [
 export const SYNC = offsets(lpcSync, ['name', 'data', 'data_len', 'timeout_ms', 'flags', 'pad', 'reserved'] as const);
 export const SERVE_SIZE = koffi.sizeof(lpcServe);
 export const SERVE = offsets(lpcServe, [
-  'msg', 'busy', 'id', 'stop', 'queued', 'pollers', 'inlined', 'idle', 'fd', 'result_cap', 'max_run',
-  'timed', 'served', 'failed', 'rejected', 'status', 'result_len', 'capacity', 'elapsed_ns',
+  'msg', 'busy', 'id', 'stop', 'queued', 'pollers', 'inlined', 'idle', 'budget_ns', 'fd', 'result_cap', 'max_run',
+  'time_every', 'time_first', 'until_timed', 'next_timed', 'served', 'failed', 'rejected', 'status', 'result_len',
+  'capacity', 'samples', 'elapsed_ns',
 ] as const);
 
 // asm-generic/ioctl.h, which x86-64 uses.

@@ -78,7 +78,7 @@ for (let i = 0; i < opts.workers; i++) {
   pool.push(
     thread(
       './worker.js',
-      { fd, index: i, workers: opts.workers, maxArgs, pollTimeoutMs: opts.pollMs, manifest: manifest.file, queue: queue.sab, control: control.sab, baton: baton.sab, metrics: metrics.sab },
+      { fd, index: i, workers: opts.workers, maxArgs, pollTimeoutMs: opts.pollMs, metricsMs: opts.metricsMs, manifest: manifest.file, queue: queue.sab, control: control.sab, baton: baton.sab, metrics: metrics.sab },
       `worker ${i}`,
     ),
   );

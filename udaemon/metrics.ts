@@ -90,18 +90,21 @@ export class MetricsBatch {
 
   /** One answered call: its latency in µs (negative if it was not timed), and whether it failed. */
   record(latencyUs: number, failed: boolean): void {
-    this.recordRun(1, failed ? 1 : 0, latencyUs, 0);
+    if (latencyUs >= 0) this.sample(latencyUs);
+    this.count(1, failed ? 1 : 0, 0);
   }
 
-  /** Calls answered in one go: how many failed, one's latency in µs (or negative), and how many ran inline. */
-  recordRun(calls: number, failed: number, latencyUs: number, inline: number): void {
+  /** The latency in µs of one timed call, counted by count() or record(). */
+  sample(latencyUs: number): void {
+    this.histogram[bucketOf(latencyUs)]++;
+    if (latencyUs > this.maxUs) this.maxUs = Math.floor(latencyUs);
+  }
+
+  /** Calls answered, how many of them failed and how many ran inline. */
+  count(calls: number, failed: number, inline: number): void {
     this.served += calls;
     this.errors += failed;
     this.inline += inline;
-    if (latencyUs >= 0) {
-      this.histogram[bucketOf(latencyUs)]++;
-      if (latencyUs > this.maxUs) this.maxUs = Math.floor(latencyUs);
-    }
     this.pending += calls;
     if (this.pending >= FLUSH_EVERY) this.flush();
   }

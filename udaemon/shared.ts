@@ -39,7 +39,8 @@ export function decodeRequest(slot: Uint8Array, ch: Channel): number {
 
 const STOP = 0;
 const STARTED = 1;
-const FLAGS = 2; // Int32 words: STOP, STARTED
+const FLAGS = 2; // Int32 words: STOP, STARTED (0 not yet, 1 started, NEVER stopped first)
+const NEVER = -1;
 // Per worker, after the flags: a busy count (odd while it runs a procedure) as an Int32, the
 // request id as two Uint32 (low, high), then the procedure's name.
 const BUSY_AT = 8;
@@ -74,22 +75,25 @@ export class Control {
 
   stop(): void {
     Atomics.store(this.flags, STOP, 1);
+    // A daemon stopped before it started never starts: wakes waitStarted() for good.
+    Atomics.compareExchange(this.flags, STARTED, 0, NEVER);
     Atomics.notify(this.flags, STARTED);
   }
 
   /** The device is attached: the leader may poll. */
   start(): void {
-    Atomics.store(this.flags, STARTED, 1);
+    Atomics.compareExchange(this.flags, STARTED, 0, 1);
     Atomics.notify(this.flags, STARTED);
   }
 
-  /** Waits for start(); false if stop() came first. */
+  /**
+   * Waits for start(); false if stop() came first. Sleeps without a timeout:
+   * a standby's threads wait so for as long as it stands by, and each
+   * wake-up costs the daemon that serves beside it.
+   */
   waitStarted(): boolean {
-    while (Atomics.load(this.flags, STARTED) === 0) {
-      if (this.stopping) return false;
-      Atomics.wait(this.flags, STARTED, 0, 100);
-    }
-    return !this.stopping;
+    Atomics.wait(this.flags, STARTED, 0);
+    return Atomics.load(this.flags, STARTED) === 1 && !this.stopping;
   }
 
   /**

@@ -48,6 +48,16 @@ export interface MetricsReport {
   uptimeMs: number;
 }
 
+/**
+ * V8's memory reducer runs full collections in each isolate some seconds
+ * after a process starts (and again when its allocation slows down), to
+ * give back a few MB: in a standby that runs beside the daemon serving,
+ * and in each daemon thread. Measured in the guest, they fell inside timed
+ * rounds of bench:kernel, each tens of ms of CPU under emulation; the
+ * daemon's heaps stay small without them.
+ */
+const DAEMON_V8_FLAGS = ['--no-memory-reducer'];
+
 /** One daemon child: the standby until it is told to attach, then the active daemon. */
 interface Child {
   proc: ChildProcess;
@@ -129,7 +139,10 @@ export function supervise(o: SupervisorOptions): Promise<number> {
       startTimer = undefined;
       const daemonOpts: DaemonOptions = { manifest: o.manifest, workers: o.workers, watchdogMs: o.watchdogMs, pollMs: o.pollMs, metricsMs: o.metricsMs };
       const c: Child = {
-        proc: fork(new URL('./daemon.js', import.meta.url), [JSON.stringify(daemonOpts)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+        proc: fork(new URL('./daemon.js', import.meta.url), [JSON.stringify(daemonOpts)], {
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          execArgv: [...process.execArgv, ...DAEMON_V8_FLAGS],
+        }),
         ready: false,
         snapshot: emptySnapshot(),
       };

@@ -20,7 +20,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import koffi from './koffi.js';
-import { ERRNO, LPC_NAME_MAX, MAX_ERRNO, MSG, SERVE, SERVE_SIZE } from './abi.js';
+import { ERRNO, LPC_NAME_MAX, LPC_SERVE_SAMPLES, MAX_ERRNO, MSG, SERVE, SERVE_SIZE } from './abi.js';
 import { decodeParams, encodeReturn, type Handler, type HandlerCall, type HandlerResult, type KernelCalls } from './handler.js';
 import { addressOf, Channel, getName, IoctlError, NativeBuffer } from './ioctl.js';
 import { loadManifest, type Procedure } from './manifest.js';
@@ -34,6 +34,8 @@ export interface WorkerData {
   workers: number;
   maxArgs: number;
   pollTimeoutMs: number;
+  /** How often the daemon reports metrics. */
+  metricsMs: number;
   manifest: string;
   queue: SharedArrayBuffer;
   control: SharedArrayBuffer;
@@ -108,7 +110,10 @@ const serveView = serveState.view;
   serveView.setBigUint64(SERVE.msg, ch.polled.address, true);
   serveView.setInt32(SERVE.fd, d.fd, true);
   serveView.setUint32(SERVE.result_cap, ch.result.size, true);
-  serveView.setUint32(SERVE.max_run, TIME_EVERY, true);
+  serveView.setUint32(SERVE.time_every, TIME_EVERY, true);
+  // Runs as long as the samples allow, and the daemon's metrics see them within a metrics period.
+  serveView.setUint32(SERVE.max_run, TIME_EVERY * LPC_SERVE_SAMPLES, true);
+  serveView.setBigUint64(SERVE.budget_ns, BigInt(d.metricsMs) * 1_000_000n, true);
 }
 const nameAt = ch.polled.at + MSG.proc;
 
@@ -159,11 +164,6 @@ function startClock(): number {
   }
   untilTimed = TIME_EVERY - 1;
   return nowUs();
-}
-
-/** Counts n calls polled without startClock() (by lpc_user_serve) as untimed. */
-function skipClock(n: number): void {
-  untilTimed = Math.max(0, untilTimed - n);
 }
 
 function finishJs(e: Entry, r: HandlerResult): void {
@@ -357,8 +357,10 @@ function inlineEntry(): Entry | undefined {
  * each, which runs a procedure, answers it and polls the next, moving this
  * worker's busy count for the watchdog around each procedure, and goes on
  * while the next request is for the same procedure and inlineEntry()'s
- * conditions hold, up to TIME_EVERY requests. Keeps this thread's place as
- * a leader throughout, counted as serving inline.
+ * conditions hold. It keeps this worker's timing countdown meanwhile, and
+ * returns at the latest when its timing samples are full or a metrics
+ * period has passed. Keeps this thread's place as a leader throughout,
+ * counted as serving inline.
  */
 function serveInline(): number {
   baton.inline(1);
@@ -367,22 +369,23 @@ function serveInline(): number {
   for (let e = inlineEntry(); e; e = r === 0 ? inlineEntry() : undefined) {
     if (e !== busyEntry) control.name(d.index, ch.polledName);
     busyEntry = e;
-    // The first of the run is timed as a call is in lead(): one in TIME_EVERY, decided when it was polled.
-    const timed = t0 >= 0;
-    serveView.setUint32(SERVE.timed, timed ? 1 : 0, true);
+    serveView.setUint32(SERVE.time_first, t0 >= 0 ? 1 : 0, true);
+    serveView.setUint32(SERVE.until_timed, untilTimed, true);
     r = cServe!(serveState.at);
+    untilTimed = serveView.getUint32(SERVE.until_timed, true);
     const n = serveView.getUint32(SERVE.served, true);
     served += n;
-    skipClock(n - 1);
-    if (r === 0) t0 = startClock();
+    // The request polled last was counted down in C.
+    if (r === 0) t0 = serveView.getUint32(SERVE.next_timed, true) ? nowUs() : -1;
     if (serveView.getUint32(SERVE.rejected, true)) {
       rejected(e.proc.name, serveView.getInt32(SERVE.status, true), serveView.getUint32(SERVE.result_len, true), serveView.getUint32(SERVE.capacity, true));
     }
+    const samples = serveView.getUint32(SERVE.samples, true);
+    for (let i = 0; i < samples; i++) metrics.sample(Number(serveView.getBigUint64(SERVE.elapsed_ns + 8 * i, true)) / 1000);
     // A refused answer (the caller gone) is the last of a run.
     const refused = r === ERRNO.ENOENT || r === ERRNO.ESTALE;
     const answered = refused ? n - 1 : n;
-    const latencyUs = timed && answered > 0 ? Number(serveView.getBigUint64(SERVE.elapsed_ns, true)) / 1000 : -1;
-    metrics.recordRun(answered, serveView.getUint32(SERVE.failed, true), latencyUs, answered);
+    metrics.count(answered, serveView.getUint32(SERVE.failed, true), answered);
     if (refused) metrics.recordError();
   }
   baton.inline(-1);

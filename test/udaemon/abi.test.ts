@@ -30,7 +30,7 @@ function fromC(): Map<string, number> {
     for (const f of fs) lines.push(`P("offsetof ${s}.${f}", offsetof(struct ${s}, ${f}));`);
   }
   for (const i of ioctls) lines.push(`P("ioctl ${i}", LPC_IOC_${i});`);
-  for (const c of ['LPC_ABI_VERSION', 'LPC_NAME_MAX', 'LPC_PLAN_HASH_LEN', 'LPC_ARGS_MAX', 'LPC_IOC_MAGIC']) lines.push(`P("const ${c}", ${c});`);
+  for (const c of ['LPC_ABI_VERSION', 'LPC_NAME_MAX', 'LPC_PLAN_HASH_LEN', 'LPC_ARGS_MAX', 'LPC_IOC_MAGIC', 'LPC_SERVE_SAMPLES']) lines.push(`P("const ${c}", ${c});`);
   const src = `#include <stddef.h>
 #include <stdio.h>
 #include "lpc_abi.h"
@@ -61,12 +61,14 @@ describe('lpc_abi.h mirror', () => {
       LPC_PLAN_HASH_LEN: abi.LPC_PLAN_HASH_LEN,
       LPC_ARGS_MAX: abi.LPC_ARGS_MAX,
       LPC_IOC_MAGIC: abi.LPC_IOC_MAGIC,
+      LPC_SERVE_SAMPLES: abi.LPC_SERVE_SAMPLES,
     }).toEqual({
       LPC_ABI_VERSION: c.get('const LPC_ABI_VERSION'),
       LPC_NAME_MAX: c.get('const LPC_NAME_MAX'),
       LPC_PLAN_HASH_LEN: c.get('const LPC_PLAN_HASH_LEN'),
       LPC_ARGS_MAX: c.get('const LPC_ARGS_MAX'),
       LPC_IOC_MAGIC: c.get('const LPC_IOC_MAGIC'),
+      LPC_SERVE_SAMPLES: c.get('const LPC_SERVE_SAMPLES'),
     });
   });
 

@@ -47,7 +47,8 @@ static uint64_t now_ns(void)
 }
 
 /* Runs the request in @m, answers it and polls the next: the RESPONSE_POLL's errno, or 0. */
-static int serve_one(struct lpc_serve *s, struct lpc_msg *m, int timed)
+static int serve_one(struct lpc_serve *s, struct lpc_msg *m, int timed,
+		     uint64_t *first, uint64_t *end)
 {
 	uint32_t *id = (uint32_t *)(uintptr_t)s->id;
 	unsigned int cap = m->result_cap < s->result_cap ? m->result_cap : s->result_cap;
@@ -63,8 +64,12 @@ static int serve_one(struct lpc_serve *s, struct lpc_msg *m, int timed)
 				   m->args_len, (void *)(uintptr_t)m->result,
 				   cap, &len, m->id);
 	__atomic_add_fetch(WORD(s->busy), 1, __ATOMIC_SEQ_CST);
-	if (timed)
-		s->elapsed_ns = now_ns() - t0;
+	if (timed) {
+		*end = now_ns();
+		if (!*first)
+			*first = t0;
+		s->elapsed_ns[s->samples++] = *end - t0;
+	}
 	s->status = status;
 	s->result_len = len;
 	s->capacity = cap;
@@ -80,6 +85,17 @@ static int serve_one(struct lpc_serve *s, struct lpc_msg *m, int timed)
 	if (status < 0 && rc != ENOENT && rc != ESTALE)
 		s->failed++;
 	return rc;
+}
+
+/* Whether the request just polled is to be timed: the daemon's countdown. */
+static int count_down(struct lpc_serve *s)
+{
+	if (s->until_timed > 0) {
+		s->until_timed--;
+		return 0;
+	}
+	s->until_timed = s->time_every - 1;
+	return 1;
 }
 
 /* Whether the request just polled into @m may be served in this run. */
@@ -101,15 +117,29 @@ __attribute__((visibility("default"))) int lpc_user_serve(struct lpc_serve *s)
 {
 	struct lpc_msg *m = (struct lpc_msg *)(uintptr_t)s->msg;
 	char name[LPC_NAME_MAX];
+	uint64_t first = 0, end = 0;
+	int timed = s->time_first != 0;
 	int rc;
 
 	memcpy(name, m->proc, LPC_NAME_MAX);
 	s->served = 0;
 	s->failed = 0;
 	s->rejected = 0;
-	do {
-		rc = serve_one(s, m, s->timed && s->served == 0);
+	s->samples = 0;
+	for (;;) {
+		int over;
+
+		rc = serve_one(s, m, timed, &first, &end);
 		s->served++;
-	} while (!rc && !s->rejected && s->served < s->max_run && may_go_on(s, m, name));
-	return rc;
+		if (rc || s->rejected)
+			return rc;
+		/* The daemon's metrics see a run's calls within about @budget_ns. */
+		over = timed && end - first >= s->budget_ns;
+		s->next_timed = count_down(s);
+		if (over || s->served >= s->max_run ||
+		    (s->next_timed && s->samples == LPC_SERVE_SAMPLES) ||
+		    !may_go_on(s, m, name))
+			return 0;
+		timed = s->next_timed;
+	}
 }
